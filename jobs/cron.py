@@ -1,0 +1,18 @@
+"""The periodic jobs, registered with RQ's cron scheduler (`leadtrack scheduler`)."""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq.cron import CronScheduler
+
+from jobs.system import heartbeat
+
+HEARTBEAT_SECONDS = 30
+
+
+def build_cron_scheduler(connection: Redis, level: int = logging.INFO) -> CronScheduler:
+    scheduler = CronScheduler(connection=connection, logging_level=level or logging.INFO)
+    scheduler.register(heartbeat, queue_name="default", interval=HEARTBEAT_SECONDS)
+    return scheduler

@@ -1,0 +1,1 @@
+"""Alert delivery adapters. Issue 4 grows this into one registry of channels."""

@@ -1,0 +1,60 @@
+"""Settings from environment variables, with embedded defaults that just work."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    path = Path(os.environ.get("LEADTRACK_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _persistent_secret_key(instance: Path) -> str:
+    """A secret generated once and kept under instance/, so sessions survive restarts."""
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def build_config(overrides: dict | None = None) -> dict:
+    instance = instance_path()
+    env = os.environ
+    config = {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": env.get("SECRET_KEY") or _persistent_secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{instance / 'leadtrack.db'}"
+        ),
+        "REDIS_URL": env.get("REDIS_URL", ""),
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", "leadtrack@localhost"),
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000"),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
+        "LOCKOUT_THRESHOLD": int(env.get("LOCKOUT_THRESHOLD", "5")),
+        "LOCKOUT_MINUTES": int(env.get("LOCKOUT_MINUTES", "15")),
+        "PASSWORD_RESET_MAX_AGE": int(env.get("PASSWORD_RESET_MAX_AGE", "3600")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") == "1",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }
+    config.update(overrides or {})
+    return config

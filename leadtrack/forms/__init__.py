@@ -1,0 +1,1 @@
+"""WTForms classes: field-level checks; the domain rules live in the services."""

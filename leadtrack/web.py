@@ -1,0 +1,77 @@
+"""Template helpers and HTML error pages shared by every blueprint."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from leadtrack.models import Privilege, Role
+from leadtrack.services.errors import Forbidden, NotFound
+from leadtrack.timeutil import to_zone
+
+
+def viewer_timezone() -> str:
+    if current_user.is_authenticated:
+        if current_user.timezone:
+            return current_user.timezone
+        if current_user.organization is not None:
+            return current_user.organization.timezone
+    return "UTC"
+
+
+def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return "—"
+    return to_zone(value, viewer_timezone()).strftime(fmt)
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_web_helpers(app: Flask) -> None:
+    app.jinja_env.filters["local"] = format_local
+    app.jinja_env.globals.update(Role=Role, Privilege=Privilege)
+
+    @app.errorhandler(NotFound)
+    def not_found_error(exc):
+        return _error_page(404, "Not found", "This page does not exist, or it is not yours to see.")
+
+    @app.errorhandler(Forbidden)
+    def forbidden_error(exc):
+        return _error_page(403, "Not allowed", str(exc) or "Your role does not allow this.")
+
+    for status, title, text in (
+        (403, "Not allowed", "Your role does not allow this. Ask your administrator."),
+        (404, "Not found", "This page does not exist, or it is not yours to see."),
+        (405, "Not allowed", "This address does not take that kind of request."),
+        (429, "Slow down", "Too many attempts. Wait a minute and try again."),
+        (500, "Something broke", "The error was logged. Try again in a moment."),
+    ):
+        app.register_error_handler(status, _handler(status, title, text))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error_page(400, "Form expired", "The form was stale. Go back, reload, try again.")
+
+
+def _handler(status: int, title: str, text: str):
+    def handle(exc):
+        return _error_page(status, title, text)
+
+    return handle
+
+
+def _error_page(status: int, title: str, text: str):
+    if wants_json():
+        from leadtrack.blueprints.api.errors import json_error
+
+        return json_error(status, text)
+    return render_template("error.html", status=status, title=title, text=text), status
