@@ -1,0 +1,54 @@
+# LeadTrack: `make run` to try it, `make test` to check it. Nothing else to install by hand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml package.json package-lock.json | cksum | cut -d' ' -f1)
+VENDOR := leadtrack/static/vendor
+
+.PHONY: run test bench install assets browser lint format clean
+
+run: install assets
+	$(BIN)/leadtrack db upgrade
+	$(BIN)/leadtrack seed-demo
+	@echo ""
+	@echo "  LeadTrack is starting at http://127.0.0.1:5000  (web, worker and scheduler; Ctrl-C stops them all)"
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" HOST=127.0.0.1 $(BIN)/honcho start --port 5000 -f Procfile
+
+test: install assets browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run.py
+
+install: $(STAMP)
+
+$(STAMP):
+	bash scripts/ensure-system.sh python
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+assets: $(VENDOR)/htmx.min.js
+
+$(VENDOR)/htmx.min.js: package.json package-lock.json
+	bash scripts/ensure-system.sh npm
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx-ext-sse/dist/sse.min.js \
+	   node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/
+
+browser:
+	bash scripts/ensure-system.sh chromium
+
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
