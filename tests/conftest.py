@@ -18,7 +18,7 @@ from leadtrack.extensions import db  # noqa: E402
 from tests.support.smtp import SmtpSink  # noqa: E402
 from tests.support.web import WebClient  # noqa: E402
 
-pytest_plugins = ["tests.support.factories"]
+pytest_plugins = ["tests.support.factories", "tests.support.browser"]
 
 
 def _database_url() -> str:

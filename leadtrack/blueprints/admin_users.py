@@ -39,6 +39,7 @@ def _fill_choices(form: UserForm, org_id: int, editing: User | None = None) -> N
 
 
 def _profile(form: UserForm) -> users.Profile:
+    extra = users.assignment_errors(current_user, form.role.data, form.unit_id.data, _scope_units())
     return users.Profile(
         name=form.name.data or "",
         email=form.email.data or "",
@@ -49,6 +50,7 @@ def _profile(form: UserForm) -> users.Profile:
         phone=form.phone.data or "",
         timezone=form.timezone.data or None,
         working_hours=form.weekly_hours() if form.own_hours.data else None,
+        extra_errors=extra,
     )
 
 
@@ -71,9 +73,6 @@ def create():
     _fill_choices(form, org.id)
     if form.validate_on_submit():
         try:
-            users.check_actor_may_assign(
-                current_user, form.role.data, form.unit_id.data, _scope_units()
-            )
             profile = _profile(form)
             user = users.create_user(
                 db.session,
@@ -86,6 +85,7 @@ def create():
                 supervisor_id=profile.supervisor_id,
                 backup_id=profile.backup_id,
                 phone=profile.phone,
+                extra_errors=profile.extra_errors,
             )
             user.timezone, user.working_hours = profile.timezone, profile.working_hours
         except ValidationError as exc:
@@ -110,9 +110,6 @@ def edit(user_id: int):
         form.fill_weekly_hours(person.working_hours or org.business_hours)
     if form.validate_on_submit():
         try:
-            users.check_actor_may_assign(
-                current_user, form.role.data, form.unit_id.data, _scope_units()
-            )
             users.update_user(db.session, org, person, _profile(form))
         except ValidationError as exc:
             db.session.rollback()

@@ -18,7 +18,7 @@ from leadtrack.timeutil import timezone_choices
 class UserForm(FlaskForm, WeeklyHoursFields):
     name = StringField("Name", validators=[DataRequired("Give the user's name."), Length(max=200)])
     email = EmailField("E-mail", validators=[DataRequired("Give an e-mail to sign in with.")])
-    role = SelectField("Role")
+    role = SelectField("Role", validate_choice=False)
     unit_id = SelectField("Unit", coerce=optional_int, validate_choice=False)
     supervisor_id = SelectField(
         "Supervisor",

@@ -26,6 +26,7 @@ def create_organization(
     admin_password: str,
     admin_name: str = "",
     timezone: str = "UTC",
+    default_country: str = "US",
 ) -> tuple[Organization, User]:
     slug = slug.strip().lower()
     errors: dict[str, str] = {}
@@ -44,6 +45,7 @@ def create_organization(
         name=name.strip(),
         timezone=timezone,
         sender_name=name.strip(),
+        default_country=default_country.upper(),
         business_hours=dict(DEFAULT_BUSINESS_HOURS),
     )
     session.add(org)

@@ -46,6 +46,7 @@ def create_user(
     backup_id: int | None = None,
     phone: str = "",
     field_prefix: str = "",
+    extra_errors: dict[str, str] | None = None,
 ) -> User:
     profile = Profile(
         name=name,
@@ -55,6 +56,7 @@ def create_user(
         supervisor_id=supervisor_id,
         backup_id=backup_id,
         phone=phone,
+        extra_errors=dict(extra_errors or {}),
     )
     problem = password_problem(password)
     if problem:
@@ -203,14 +205,13 @@ def assignable_roles(actor: User) -> tuple[Role, ...]:
     return (Role.MANAGER, Role.AGENT, Role.RECEPTIONIST)
 
 
-def check_actor_may_assign(
+def assignment_errors(
     actor: User, role: str, unit_id: int | None, visible_unit_ids: frozenset[int] | None
-) -> None:
-    """A delegated user manager may only place users inside their own subtree."""
+) -> dict[str, str]:
+    """A delegated user manager may only hand out their roles, inside their own subtree."""
     errors: dict[str, str] = {}
-    if role not in assignable_roles(actor):
+    if role in ORG_ROLES and role not in assignable_roles(actor):
         errors["role"] = "You cannot give this role."
     if visible_unit_ids is not None and unit_id not in visible_unit_ids:
         errors["unit_id"] = "Pick one of your own units."
-    if errors:
-        raise ValidationError(errors)
+    return errors

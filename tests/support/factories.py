@@ -51,6 +51,7 @@ def build_tenant(slug: str) -> Tenant:
         admin_password=PASSWORD,
         admin_name=f"{slug.title()} Admin",
         timezone="Europe/Berlin",
+        default_country="DE",
     )
     area = units.create_unit(session, org, name="North", kind="area")
     store = units.create_unit(session, org, name="Main Street", kind="store", parent_id=area.id)

@@ -23,7 +23,9 @@ class SmtpSink:
     def __init__(self) -> None:
         self.messages: list[Message] = []
         self.port = _free_port()
-        self._controller = Controller(_Collector(self.messages), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            _Collector(self.messages), hostname="127.0.0.1", port=self.port
+        )
 
     def start(self) -> None:
         self._controller.start()
