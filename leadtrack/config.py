@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,10 +19,19 @@ def instance_path() -> Path:
 def _persistent_secret_key(instance: Path) -> str:
     """A secret generated once and kept under instance/, so sessions survive restarts."""
     key_file = instance / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(48))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:  # O_EXCL: when several processes start at once, exactly one writes the key
+        fd = os.open(key_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    for _ in range(50):  # the writer may still be writing
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.01)
+    raise RuntimeError(f"{key_file} is empty; delete it and start again")
 
 
 def normalize_database_url(url: str) -> str:
@@ -55,6 +65,9 @@ def build_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "") == "1",
         "WTF_CSRF_TIME_LIMIT": None,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Behind N reverse proxies / load balancers, trust N X-Forwarded-* hops (rate limits
+        # and logs then see the client's address, not the balancer's).
+        "PROXY_COUNT": int(env.get("PROXY_COUNT", "0")),
     }
     config.update(overrides or {})
     return config

@@ -20,7 +20,8 @@ def get_queue(name: str = "default") -> Queue:
     return Queue(name, connection=get_redis(), is_async=not current_app.config.get("RQ_SYNC"))
 
 
-def enqueue(func: Callable, *args, **kwargs):
+def enqueue(func: Callable | str, *args, **kwargs):
+    """Hand a job to RQ. Web code names jobs by dotted path, so it never imports `jobs/`."""
     return get_queue().enqueue(func, *args, **kwargs)
 
 

@@ -14,6 +14,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="leadtrack-tests-"))
 os.environ["LEADTRACK_INSTANCE"] = str(_TMP / "instance")
 
 from leadtrack import create_app, embedded_redis  # noqa: E402
+from leadtrack.config import normalize_database_url  # noqa: E402
 from leadtrack.extensions import db  # noqa: E402
 from tests.support.smtp import SmtpSink  # noqa: E402
 from tests.support.web import WebClient  # noqa: E402
@@ -22,7 +23,15 @@ pytest_plugins = ["tests.support.factories", "tests.support.browser"]
 
 
 def _database_url() -> str:
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+    """A fresh SQLite file, or DATABASE_URL, which must name a throwaway database: the suite
+    empties every table it finds (.ci/run creates `leadtrack_ci_…` for each run)."""
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{_TMP / 'test.db'}"
+    name = url.rsplit("/", 1)[-1].split("?")[0]
+    if "test" not in name and "_ci_" not in name:
+        pytest.exit(f"refusing to run the suite on database {name!r}: use a *test* or *_ci_* one")
+    return normalize_database_url(url)
 
 
 @pytest.fixture(scope="session")

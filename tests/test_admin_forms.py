@@ -125,7 +125,7 @@ class TestUsers:
     def test_privileges_are_overridden_per_user(self, web, app, tenant):
         web.login(tenant.admin.email, PASSWORD)
         response = web.post(
-            f"/admin/users/{tenant.agent.id}/privileges", {"export_leads": "y"}, htmx=True
+            f"/admin/users/{tenant.agent.id}/privileges", {"priv-export_leads": "y"}, htmx=True
         )
         assert "Saved." in response.get_data(as_text=True)
         with app.app_context():
@@ -137,13 +137,16 @@ class TestUsers:
         web.login(tenant.admin.email, PASSWORD)
         url = f"/admin/users/{tenant.agent.id}/absences"
         bad = web.post(
-            url, {"starts_at": "2026-12-10T09:00", "ends_at": "2026-12-01T09:00"}, htmx=True
+            url,
+            {"absence-starts_at": "2026-12-10T09:00", "absence-ends_at": "2026-12-01T09:00"},
+            htmx=True,
         )
         assert "The absence must end after it starts." in bad.get_data(as_text=True)
-        missing = web.post(url, {"starts_at": "", "ends_at": ""}, htmx=True)
+        missing = web.post(url, {"absence-starts_at": "", "absence-ends_at": ""}, htmx=True)
         assert "Give a start." in missing.get_data(as_text=True)
         good = web.post(
-            url, {"starts_at": "2026-12-01T09:00", "ends_at": "2026-12-10T18:00", "note": "Ski"},
+            url, {"absence-starts_at": "2026-12-01T09:00", "absence-ends_at": "2026-12-10T18:00",
+                  "absence-note": "Ski"},
             htmx=True,
         )  # fmt: skip
         assert "Ski" in good.get_data(as_text=True)
@@ -257,16 +260,18 @@ class TestOrganization:
         web.get("/admin/organization")
         page = web.post(
             "/admin/organization/holidays",
-            {"day": "2026-12-24", "name": "Christmas Eve"},
+            {"holiday-day": "2026-12-24", "holiday-name": "Christmas Eve"},
             htmx=True,
         ).get_data(as_text=True)
         assert "Christmas Eve" in page
         page = web.post(
-            "/admin/organization/holidays", {"day": "2026-12-24", "name": "Again"}, htmx=True
+            "/admin/organization/holidays",
+            {"holiday-day": "2026-12-24", "holiday-name": "Again"},
+            htmx=True,
         ).get_data(as_text=True)
         assert "There is already a holiday on this day." in page
         page = web.post(
-            "/admin/organization/holidays", {"day": "", "name": ""}, htmx=True
+            "/admin/organization/holidays", {"holiday-day": "", "holiday-name": ""}, htmx=True
         ).get_data(as_text=True)
         assert "Pick a date." in page
         with app.app_context():

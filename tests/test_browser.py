@@ -104,14 +104,14 @@ def test_admin_adds_and_removes_a_holiday_without_reload(page: Page, tenant):
     day = dt.date(2030, 12, 24)
     holidays.get_by_label("Date").fill(day.isoformat())
     # By name, not by label: see test_holiday_labels_belong_to_the_holiday_form.
-    holidays.locator("input[name=name]").fill("Christmas Eve")
+    holidays.get_by_label("Name").fill("Christmas Eve")
     holidays.get_by_role("button", name="Add holiday").click()
 
     row = holidays.get_by_role("row").filter(has_text="Christmas Eve")
     expect(row).to_be_visible()
     expect(row).to_contain_text(day.strftime("%a %d %b %Y"))
     expect(holidays.get_by_text("No holidays yet.")).to_have_count(0)
-    expect(holidays.locator("input[name=name]")).to_have_value("")  # the form was reset
+    expect(holidays.get_by_label("Name")).to_have_value("")  # the form was reset
     assert_not_reloaded(page)
 
     row.get_by_role("button", name="Remove Christmas Eve").click()
@@ -123,12 +123,6 @@ def test_admin_adds_and_removes_a_holiday_without_reload(page: Page, tenant):
     expect(page.locator("#holidays").get_by_text("No holidays yet.")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/admin/organization renders two id=name inputs (settings and holiday form): the "
-    "holiday form's 'Name' label points at the organization's name field. Remove this marker "
-    "once HolidayForm's fields get their own ids.",
-)
 def test_holiday_labels_belong_to_the_holiday_form(page: Page, tenant):
     sign_in(page, tenant.admin.email)
     expect(nav_link(page, "Organization")).to_be_visible()
@@ -136,7 +130,7 @@ def test_holiday_labels_belong_to_the_holiday_form(page: Page, tenant):
     holidays = page.locator("#holidays")
 
     holidays.locator("label").filter(has_text="Name").click()  # focuses its own field
-    expect(holidays.locator("input[name=name]")).to_be_focused(timeout=2_000)
+    expect(holidays.get_by_label("Name")).to_be_focused(timeout=2_000)
     expect(holidays.get_by_label("Date")).to_have_count(1)
     expect(holidays.get_by_label("Name")).to_have_count(1, timeout=2_000)
 

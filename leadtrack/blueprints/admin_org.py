@@ -40,7 +40,7 @@ def settings():
             flash("Settings saved.", "success")
             return redirect(url_for("admin_org.settings"))
     return render_template(
-        "admin/organization.html", form=form, org=org, holiday_form=HolidayForm()
+        "admin/organization.html", form=form, org=org, holiday_form=HolidayForm(prefix="holiday")
     )
 
 
@@ -48,7 +48,7 @@ def settings():
 @roles_required(Role.ORG_ADMIN)
 def add_holiday():
     org = current_org()
-    form = HolidayForm()
+    form = HolidayForm(prefix="holiday")
     if form.validate_on_submit():
         try:
             organizations.add_holiday(db.session, org, form.day.data, form.name.data)
@@ -57,7 +57,7 @@ def add_holiday():
             apply_errors(form, exc.errors)
         else:
             db.session.commit()
-            form = HolidayForm(formdata=None)
+            form = HolidayForm(formdata=None, prefix="holiday")
     return render_template("admin/_holidays.html", org=org, holiday_form=form)
 
 
@@ -67,4 +67,6 @@ def delete_holiday(holiday_id: int):
     org = current_org()
     organizations.remove_holiday(db.session, org, holiday_id)
     db.session.commit()
-    return render_template("admin/_holidays.html", org=org, holiday_form=HolidayForm(formdata=None))
+    return render_template(
+        "admin/_holidays.html", org=org, holiday_form=HolidayForm(formdata=None, prefix="holiday")
+    )

@@ -13,14 +13,20 @@ from leadtrack.models import Privilege, User
 from leadtrack.services import access, units, users
 from leadtrack.services.errors import ValidationError
 from leadtrack.timeutil import utcnow
-from leadtrack.web import viewer_timezone
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
 MANAGE = Privilege.MANAGE_USERS
 
 
 def _scope_units() -> frozenset[int] | None:
-    return access.scope_for(db.session, current_user).unit_ids
+    return users.manageable_unit_ids(db.session, current_user)
+
+
+def _managed_person(user_id: int) -> User:
+    """The user if the actor may see them (else 404) and manage them (else 403)."""
+    person = access.get_visible(db.session, current_user, User, user_id)
+    users.ensure_may_manage(current_user, person)
+    return person
 
 
 def _fill_choices(form: UserForm, org_id: int, editing: User | None = None) -> None:
@@ -102,7 +108,7 @@ def create():
 @privilege_required(MANAGE)
 def edit(user_id: int):
     org = current_org()
-    person = access.get_visible(db.session, current_user, User, user_id)
+    person = _managed_person(user_id)
     form = UserForm(obj=person)
     _fill_choices(form, org.id, person)
     if not form.is_submitted():
@@ -122,7 +128,7 @@ def edit(user_id: int):
 
 
 def _edit_page(person: User, form: UserForm, **extra):
-    privileges = PrivilegesForm(formdata=None)
+    privileges = PrivilegesForm(formdata=None, prefix="priv")
     for privilege in Privilege:
         privileges[privilege.value].data = person.can(privilege)
     return render_template(
@@ -130,7 +136,7 @@ def _edit_page(person: User, form: UserForm, **extra):
         person=person,
         form=form,
         privileges_form=privileges,
-        absence_form=extra.pop("absence_form", AbsenceForm(formdata=None)),
+        absence_form=extra.pop("absence_form", AbsenceForm(formdata=None, prefix="absence")),
         **extra,
     )
 
@@ -138,8 +144,9 @@ def _edit_page(person: User, form: UserForm, **extra):
 @bp.post("/<int:user_id>/privileges")
 @privilege_required(MANAGE)
 def privileges(user_id: int):
-    person = access.get_visible(db.session, current_user, User, user_id)
-    form = PrivilegesForm()
+    person = _managed_person(user_id)
+    users.ensure_may_set_privileges(current_user)
+    form = PrivilegesForm(prefix="priv")
     if form.validate_on_submit():
         wanted = {p: bool(form[p.value].data) for p in Privilege}
         users.set_privilege_overrides(person, wanted)
@@ -152,12 +159,12 @@ def privileges(user_id: int):
 @bp.post("/<int:user_id>/absences")
 @privilege_required(MANAGE)
 def add_absence(user_id: int):
-    person = access.get_visible(db.session, current_user, User, user_id)
-    form = AbsenceForm()
+    person = _managed_person(user_id)
+    form = AbsenceForm(prefix="absence")
     if form.validate_on_submit():
         from zoneinfo import ZoneInfo
 
-        zone = ZoneInfo(person.timezone or viewer_timezone())
+        zone = ZoneInfo(person.timezone or current_org().timezone)
         try:
             users.add_out_of_office(
                 db.session,
@@ -171,25 +178,27 @@ def add_absence(user_id: int):
             apply_errors(form, exc.errors)
         else:
             db.session.commit()
-            form = AbsenceForm(formdata=None)
+            form = AbsenceForm(formdata=None, prefix="absence")
     return render_template("admin/_absences.html", person=person, absence_form=form)
 
 
 @bp.post("/<int:user_id>/absences/<int:period_id>/delete")
 @privilege_required(MANAGE)
 def delete_absence(user_id: int, period_id: int):
-    person = access.get_visible(db.session, current_user, User, user_id)
+    person = _managed_person(user_id)
     users.remove_out_of_office(db.session, person, period_id)
     db.session.commit()
     return render_template(
-        "admin/_absences.html", person=person, absence_form=AbsenceForm(formdata=None)
+        "admin/_absences.html",
+        person=person,
+        absence_form=AbsenceForm(formdata=None, prefix="absence"),
     )
 
 
 @bp.post("/<int:user_id>/deactivate")
 @privilege_required(MANAGE)
 def deactivate(user_id: int):
-    person = access.get_visible(db.session, current_user, User, user_id)
+    person = _managed_person(user_id)
     error = None
     try:
         users.deactivate(person, current_user, utcnow())
@@ -205,7 +214,7 @@ def deactivate(user_id: int):
 @bp.post("/<int:user_id>/reactivate")
 @privilege_required(MANAGE)
 def reactivate(user_id: int):
-    person = access.get_visible(db.session, current_user, User, user_id)
+    person = _managed_person(user_id)
     users.reactivate(person)
     db.session.commit()
     return render_template("admin/_user_row.html", person=person, error=None)

@@ -14,7 +14,6 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from jobs.mail import deliver_email
 from leadtrack.extensions import db, limiter
 from leadtrack.forms.auth import ChangePasswordForm, ForgotPasswordForm, LoginForm, NewPasswordForm
 from leadtrack.forms.common import apply_errors
@@ -104,7 +103,7 @@ def _send_reset_mail(user) -> None:
     token = auth.make_reset_token(user, config["SECRET_KEY"])
     url = config["BASE_URL"].rstrip("/") + url_for("auth.reset_password", token=token)
     message = password_reset_email(user, url, config["PASSWORD_RESET_MAX_AGE"] // 60)
-    enqueue(deliver_email, message.as_dict())
+    enqueue("jobs.mail.deliver_email", message.as_dict())
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

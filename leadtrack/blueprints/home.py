@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import text
+from redis.exceptions import RedisError
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from leadtrack import queues
 from leadtrack.blueprints.guards import roles_required
@@ -26,9 +28,7 @@ def index():
     if current_user.role_enum is Role.SUPER_ADMIN:
         return redirect(url_for("platform.organizations"))
     team = db.session.scalars(
-        access.visible(db.session, current_user, User)
-        .where(User.is_active_user.is_(True))
-        .order_by(User.name)
+        _people_in_view().where(User.is_active_user.is_(True)).order_by(User.name)
     ).all()
     hours = current_user.working_hours or current_user.organization.business_hours
     return render_template(
@@ -39,11 +39,30 @@ def index():
     )
 
 
+def _people_in_view():
+    """Agents see their unit's colleagues; everyone else whom their scope shows."""
+    if current_user.role_enum is Role.AGENT and current_user.unit_id is not None:
+        return select(User).where(
+            User.org_id == current_user.org_id, User.unit_id == current_user.unit_id
+        )
+    return access.visible(db.session, current_user, User)
+
+
 @bp.get("/healthz")
 def healthz():
-    db.session.execute(text("SELECT 1"))
-    get_redis().ping()
-    return jsonify(status="ok")
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError:
+        checks["database"] = "unreachable"
+    try:
+        get_redis().ping()
+        checks["redis"] = "ok"
+    except RedisError:
+        checks["redis"] = "unreachable"
+    healthy = all(value == "ok" for value in checks.values())
+    return jsonify(status="ok" if healthy else "degraded", **checks), (200 if healthy else 503)
 
 
 @bp.get("/status")

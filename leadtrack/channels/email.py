@@ -70,10 +70,14 @@ def send(email: OutgoingEmail, *, smtp_url: str, mail_from: str, drop_dir: Path)
     if not smtp_url:
         return _drop(message, drop_dir)
     settings = SmtpSettings.from_url(smtp_url)
-    smtp_class = smtplib.SMTP_SSL if settings.use_ssl else smtplib.SMTP
-    with smtp_class(settings.host, settings.port, timeout=30) as smtp:
+    context = ssl.create_default_context()
+    if settings.use_ssl:
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=30, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=30)
+    with smtp:
         if settings.starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=context)
         if settings.username:
             smtp.login(settings.username, settings.password or "")
         smtp.send_message(message)

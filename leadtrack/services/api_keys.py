@@ -66,6 +66,15 @@ def create_api_key(
     return key, plaintext
 
 
+def public_prefix(authorization_header: str) -> str | None:
+    """The key's public prefix from an `Authorization: Bearer lt_<prefix>_…` header."""
+    scheme, _, token = authorization_header.partition(" ")
+    parts = token.strip().split("_", 2)
+    if scheme.lower() != "bearer" or len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    return parts[1]
+
+
 def authenticate(session: Session, token: str, now: datetime) -> ApiKey | None:
     """The live key this bearer token belongs to, or None. Marks it used."""
     parts = token.strip().split("_", 2)

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from leadtrack.models import ORG_ROLES, Organization, OutOfOffice, Privilege, Role, Unit, User
 from leadtrack.models.organization import WeeklyHours
 from leadtrack.models.roles import ROLE_PRIVILEGES
+from leadtrack.services.access import scope_for
 from leadtrack.services.contact_fields import normalize_email, normalize_phone
-from leadtrack.services.errors import NotFound, ValidationError
+from leadtrack.services.errors import Forbidden, NotFound, ValidationError
 from leadtrack.services.passwords import hash_password, password_problem
 from leadtrack.timeutil import is_valid_timezone
 
@@ -215,3 +216,28 @@ def assignment_errors(
     if visible_unit_ids is not None and unit_id not in visible_unit_ids:
         errors["unit_id"] = "Pick one of your own units."
     return errors
+
+
+def manageable_unit_ids(session: Session, actor: User) -> frozenset[int] | None:
+    """Units a user manager may place people in: None means any unit of the organization."""
+    if actor.role_enum is Role.ORG_ADMIN:
+        return None
+    scope = scope_for(session, actor)
+    if scope.unit_ids is not None:
+        return scope.unit_ids
+    if scope.owner_id is not None:  # an agent given the privilege: their own unit only
+        return frozenset({actor.unit_id}) if actor.unit_id else frozenset()
+    return None
+
+
+def ensure_may_manage(actor: User, target: User) -> None:
+    """Only organization admins touch admins; a delegated manager cannot climb above them."""
+    if actor.role_enum is Role.ORG_ADMIN:
+        return
+    if target.role_enum is Role.ORG_ADMIN:
+        raise Forbidden("Only organization admins can change an organization admin.")
+
+
+def ensure_may_set_privileges(actor: User) -> None:
+    if actor.role_enum is not Role.ORG_ADMIN:
+        raise Forbidden("Only organization admins change privileges.")

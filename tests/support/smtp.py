@@ -14,7 +14,7 @@ class _Collector:
     def __init__(self, messages: list[Message]):
         self.messages = messages
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.original_content))
         return "250 OK"
 

@@ -19,8 +19,9 @@ PUBLIC_ENDPOINTS = {"api_v1.openapi"}
 
 
 def _key_identity() -> str:
-    key = g.get("api_key")
-    return f"key:{key.id}" if key is not None else f"ip:{request.remote_addr}"
+    """Count per API key (by its public prefix: the limiter runs before authentication)."""
+    prefix = api_keys.public_prefix(request.headers.get("Authorization", ""))
+    return f"key:{prefix}" if prefix else f"ip:{request.remote_addr}"
 
 
 limiter.limit(lambda: current_app.config["API_RATE_LIMIT"], key_func=_key_identity)(api_v1)
