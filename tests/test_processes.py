@@ -114,7 +114,7 @@ def _wait(predicate, timeout: float = 30.0) -> bool:
 def test_worker_and_scheduler_run_the_heartbeat_job(app, cli_env, web, tenant):
     redis = get_redis(app)
     processes = [
-        subprocess.Popen([LEADTRACK, name], env=cli_env, stdout=subprocess.DEVNULL,  # noqa: S603
+        subprocess.Popen([LEADTRACK, name], env=cli_env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
         for name in ("worker", "scheduler")
     ]  # fmt: skip

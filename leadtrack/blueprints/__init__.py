@@ -11,10 +11,16 @@ def register_blueprints(app: Flask) -> None:
         admin_users,
         auth,
         home,
+        lead_export,
+        lead_settings,
+        leads,
         platform,
     )
     from leadtrack.blueprints.api import api_v1
+    from leadtrack.blueprints.api import leads as api_leads
 
-    for module in (auth, home, admin_org, admin_units, admin_users, admin_keys, platform):
+    modules = (auth, home, admin_org, admin_units, admin_users, admin_keys, platform, leads,
+               lead_export, lead_settings)  # fmt: skip
+    for module in modules:
         app.register_blueprint(module.bp)
     app.register_blueprint(api_v1)

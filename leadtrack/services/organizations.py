@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from leadtrack.models import Holiday, Organization, Role, User
 from leadtrack.models.organization import DEFAULT_BUSINESS_HOURS, WeeklyHours
+from leadtrack.services import lead_settings
 from leadtrack.services import users as user_service
 from leadtrack.services.errors import NotFound, ValidationError
 from leadtrack.timeutil import is_valid_timezone
@@ -50,6 +51,7 @@ def create_organization(
     )
     session.add(org)
     session.flush()
+    lead_settings.ensure_defaults(session, org)
     admin = user_service.create_user(
         session,
         org,

@@ -1,0 +1,244 @@
+"""Intake: the one way a lead enters LeadTrack, whatever the channel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from leadtrack.models import (
+    IdempotencyRecord,
+    Lead,
+    LeadEmail,
+    LeadPhone,
+    LeadTag,
+    Organization,
+    Role,
+    User,
+)
+from leadtrack.services import history, lead_settings
+from leadtrack.services.errors import ValidationError
+from leadtrack.services.history import Actor
+from leadtrack.services.lead_fields import FieldReader
+
+
+@dataclass(frozen=True)
+class ExistingContact:
+    """Earlier leads of the same person (same e-mail or phone) in the organization."""
+
+    count: int
+    last_lead_id: int | None
+    last_owner: str | None
+
+    @property
+    def message(self) -> str:
+        if not self.count:
+            return ""
+        owner = f", last owned by {self.last_owner}" if self.last_owner else ""
+        plural = "lead" if self.count == 1 else "leads"
+        return f"Existing contact: {self.count} earlier {plural}{owner}."
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "last_lead_id": self.last_lead_id,
+            "last_owner": self.last_owner,
+            "message": self.message,
+        }
+
+
+NO_MATCH = ExistingContact(0, None, None)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    lead: Lead
+    existing: ExistingContact
+    replayed: bool = False  # the same Idempotency-Key was seen before: nothing new was created
+
+
+def find_existing_contact(
+    session: Session,
+    org_id: int,
+    emails: list[str],
+    phones: list[str],
+    exclude_lead_id: int | None = None,
+) -> ExistingContact:
+    if not emails and not phones:
+        return NO_MATCH
+    ids: set[int] = set()
+    if emails:
+        ids |= set(
+            session.scalars(
+                select(LeadEmail.lead_id).where(
+                    LeadEmail.org_id == org_id, LeadEmail.email.in_(emails)
+                )
+            )
+        )
+    if phones:
+        ids |= set(
+            session.scalars(
+                select(LeadPhone.lead_id).where(
+                    LeadPhone.org_id == org_id, LeadPhone.phone.in_(phones)
+                )
+            )
+        )
+    ids.discard(exclude_lead_id)
+    if not ids:
+        return NO_MATCH
+    last = session.scalars(
+        select(Lead).where(Lead.id.in_(ids)).order_by(Lead.created_at.desc(), Lead.id.desc())
+    ).first()
+    owner = last.assignee.name if last and last.assignee else None
+    return ExistingContact(len(ids), last.id if last else None, owner)
+
+
+def request_fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def create_lead(
+    session: Session,
+    org: Organization,
+    raw: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    *,
+    default_source: str | None = None,
+    idempotency_key: str | None = None,
+) -> IntakeResult:
+    """Validate, store, link to the existing contact and record history — or raise
+    ValidationError with a message per field and store nothing."""
+    fingerprint = request_fingerprint(raw)
+    if idempotency_key:
+        replay = _replay(session, org, idempotency_key, fingerprint)
+        if replay is not None:
+            return replay
+    raw = dict(raw)
+    if default_source and not raw.get("source"):
+        raw["source"] = default_source
+    reader = FieldReader(session, org)
+    clean = reader.read(raw)
+    if reader.errors:
+        raise ValidationError(reader.errors)
+
+    existing = find_existing_contact(session, org.id, clean["emails"], clean["phones"])
+    lead = _new_lead(session, org, clean, actor, now, existing)
+    history.record(
+        session, lead, actor, now, "created", via=actor.via, source=lead.source,
+        existing_contact=existing.count,
+    )  # fmt: skip
+    _initial_assignment(session, lead, clean, actor, now)
+    if idempotency_key:
+        _remember(session, org, idempotency_key, fingerprint, lead)
+    return IntakeResult(lead, existing)
+
+
+def _new_lead(
+    session: Session,
+    org: Organization,
+    clean: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    existing: ExistingContact,
+) -> Lead:
+    status = clean["status"] or lead_settings.initial_status(session, org.id)
+    lead = Lead(
+        org_id=org.id,
+        name=clean["name"],
+        name_key=clean["name"].lower(),
+        company=clean["company"],
+        address=clean["address"],
+        district=clean["district"],
+        division=clean["division"],
+        profession=clean["profession"],
+        source=clean["source"],
+        intake_form=clean["intake_form"],
+        product_id=clean["product_id"],
+        value=clean["value"],
+        custom=clean["custom"],
+        temperature=clean["temperature"],
+        priority=clean["priority"],
+        status=status,
+        unit_id=clean["unit_id"],
+        follow_up_at=clean["follow_up_at"],
+        close_reason=clean["close_reason"],
+        primary_email=(clean["emails"] or [""])[0],
+        primary_phone=(clean["phones"] or [""])[0],
+        previous_lead_id=existing.last_lead_id,
+        created_by_id=actor.user_id,
+        created_via=actor.via,
+        created_at=now,
+        updated_at=now,
+        closed_at=now if status.category_enum.is_closed else None,
+    )
+    lead.emails = [
+        LeadEmail(org_id=org.id, email=e, position=n) for n, e in enumerate(clean["emails"])
+    ]
+    lead.phones = [
+        LeadPhone(org_id=org.id, phone=p, position=n) for n, p in enumerate(clean["phones"])
+    ]
+    lead.tag_rows = [LeadTag(org_id=org.id, tag=tag) for tag in clean["tags"]]
+    session.add(lead)
+    session.flush()
+    return lead
+
+
+def _initial_assignment(
+    session: Session, lead: Lead, clean: dict[str, Any], actor: Actor, now: datetime
+) -> None:
+    """Until the assignment rules arrive (issue 5): the chosen person, else an agent who
+    enters a lead keeps it (as in a store), else the lead waits in its unit's queue."""
+    from leadtrack.services.leads import assign
+
+    assignee_id = clean["assignee_id"]
+    if assignee_id is None and actor.user is not None and actor.user.role_enum is Role.AGENT:
+        assignee_id = actor.user.id
+    if assignee_id is not None:
+        assign(session, lead, session.get(User, assignee_id), actor, now, reason="at intake")
+
+
+def _replay(session: Session, org: Organization, key: str, fingerprint: str) -> IntakeResult | None:
+    record = session.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.org_id == org.id, IdempotencyRecord.key == key
+        )
+    ).first()
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise ValidationError(
+            {"Idempotency-Key": "This key was already used with a different request body."}
+        )
+    lead = session.get(Lead, record.lead_id)
+    return IntakeResult(lead, existing_before(session, lead), replayed=True)
+
+
+def existing_before(session: Session, lead: Lead) -> ExistingContact:
+    """The existing-contact answer as it was when this lead arrived."""
+    if lead.previous_lead_id is None:
+        return NO_MATCH
+    found = find_existing_contact(
+        session, lead.org_id, [e.email for e in lead.emails], [p.phone for p in lead.phones],
+        exclude_lead_id=lead.id,
+    )  # fmt: skip
+    return found
+
+
+def _remember(session: Session, org: Organization, key: str, fingerprint: str, lead: Lead) -> None:
+    if len(key) > 200:
+        raise ValidationError({"Idempotency-Key": "At most 200 characters."})
+    record = IdempotencyRecord(org_id=org.id, key=key, request_hash=fingerprint, lead_id=lead.id)
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError as exc:  # a concurrent request with the same key won the race
+        raise ValidationError(
+            {"Idempotency-Key": "A request with this key is being processed; retry."}
+        ) from exc

@@ -1,0 +1,291 @@
+"""Finding leads: every filter of the list page and the API, always inside the actor's scope."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from leadtrack.models import Lead, LeadEmail, LeadPhone, LeadStatus, LeadTag, Organization, User
+from leadtrack.services import access
+from leadtrack.services.contact_fields import normalize_phone
+from leadtrack.services.errors import ValidationError
+
+SORTS = {
+    "created": Lead.created_at,
+    "name": Lead.name_key,
+    "value": Lead.value,
+    "follow_up": Lead.follow_up_at,
+    "updated": Lead.updated_at,
+}
+TIME_FRAMES = ("today", "yesterday", "7d", "30d", "90d")
+PAGE_SIZE = 50
+MAX_LIMIT = 200
+
+
+@dataclass
+class LeadFilters:
+    """Every filter, as strings from a query string (the URL is the state of the list)."""
+
+    q: str = ""  # search over name, e-mail, phone, company
+    time_frame: str = ""  # today, yesterday, 7d, 30d, 90d (or created_from/created_to)
+    created_from: str = ""
+    created_to: str = ""
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    tag: str = ""
+    assignee: str = ""  # a user id, "me", or "none" (unassigned)
+    source: str = ""
+    status: str = ""  # a status id, or a category name: new, open, won, lost, dead, closed
+    profession: str = ""
+    address: str = ""
+    company: str = ""
+    district: str = ""
+    division: str = ""
+    unit: str = ""  # a unit id: the unit and its subtree
+    overdue: str = ""  # "1": follow-up date passed and still open
+    follow_up: str = ""  # today, overdue, upcoming, or a date YYYY-MM-DD
+    sort: str = "-created"
+
+    @classmethod
+    def from_args(cls, args) -> LeadFilters:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: str(v).strip() for k, v in args.items() if k in names and v is not None})
+
+    def active(self) -> dict[str, str]:
+        """The filters that are set, for URLs and CSV file names."""
+        default = LeadFilters()
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) != getattr(default, f.name)}  # fmt: skip
+
+
+def build_query(
+    session: Session, org: Organization, actor: User, filters: LeadFilters, now: datetime
+) -> Select[Any]:
+    """A select of the visible, not-merged leads matching the filters (unsorted)."""
+    stmt = access.visible(session, actor, Lead).where(Lead.merged_into_id.is_(None))
+    errors: dict[str, str] = {}
+    for condition in _conditions(session, org, actor, filters, now, errors):
+        stmt = stmt.where(condition)
+    if errors:
+        raise ValidationError(errors)
+    return stmt
+
+
+def _conditions(session, org, actor, f: LeadFilters, now, errors):
+    zone = ZoneInfo(org.timezone)
+    if f.q:
+        yield _search(org, f.q)
+    if f.time_frame:
+        if f.time_frame not in TIME_FRAMES:
+            errors["time_frame"] = "Use one of: " + ", ".join(TIME_FRAMES) + "."
+        else:
+            start, end = _time_frame(f.time_frame, now, zone)
+            yield and_(Lead.created_at >= start, Lead.created_at < end)
+    for name, op in (("created_from", "ge"), ("created_to", "lt")):
+        value = getattr(f, name)
+        if value:
+            day = _date(value, name, errors)
+            if day:
+                edge = datetime.combine(day + timedelta(days=op == "lt"), time(), zone)
+                yield Lead.created_at >= edge if op == "ge" else Lead.created_at < edge
+    if f.name:
+        yield Lead.name_key.startswith(f.name.lower(), autoescape=True)
+    if f.phone:
+        phone = _phone(f.phone, org)
+        yield Lead.id.in_(
+            select(LeadPhone.lead_id).where(
+                LeadPhone.org_id == org.id, LeadPhone.phone.startswith(phone, autoescape=True)
+            )
+        )
+    if f.email:
+        yield Lead.id.in_(
+            select(LeadEmail.lead_id).where(
+                LeadEmail.org_id == org.id,
+                LeadEmail.email.startswith(f.email.lower(), autoescape=True),
+            )
+        )
+    if f.tag:
+        yield Lead.id.in_(
+            select(LeadTag.lead_id).where(LeadTag.org_id == org.id, LeadTag.tag == f.tag.lower())
+        )
+    if f.assignee:
+        yield _assignee(f.assignee, actor, errors)
+    if f.source:
+        yield Lead.source == f.source.lower()
+    if f.status:
+        yield _status(f.status, errors)
+    for column in ("profession", "company", "district", "division", "address"):
+        value = getattr(f, column)
+        if value:
+            yield func.lower(getattr(Lead, column)).contains(value.lower(), autoescape=True)
+    if f.unit:
+        unit_id = _int(f.unit, "unit", errors)
+        if unit_id is not None:
+            yield Lead.unit_id.in_(access.unit_subtree_ids(session, unit_id))
+    if f.overdue == "1":
+        yield and_(Lead.follow_up_at < now, Lead.closed_at.is_(None))
+    if f.follow_up:
+        condition = _follow_up(f.follow_up, now, zone, errors)
+        if condition is not None:
+            yield condition
+
+
+def _search(org: Organization, q: str):
+    text = q.lower()
+    options = [
+        Lead.name_key.startswith(text, autoescape=True),
+        func.lower(Lead.company).startswith(text, autoescape=True),
+    ]
+    if "@" in text:
+        options.append(
+            Lead.id.in_(select(LeadEmail.lead_id).where(
+                LeadEmail.org_id == org.id, LeadEmail.email.startswith(text, autoescape=True)
+            ))
+        )  # fmt: skip
+    digits = "".join(ch for ch in q if ch.isdigit())
+    if len(digits) >= 4:
+        try:
+            phone = normalize_phone(q, org.default_country)
+        except ValueError:
+            phone = None
+        pattern = phone or f"%{digits}"
+        options.append(
+            Lead.id.in_(select(LeadPhone.lead_id).where(
+                LeadPhone.org_id == org.id,
+                LeadPhone.phone == phone if phone else LeadPhone.phone.like(pattern),
+            ))
+        )  # fmt: skip
+    return or_(*options)
+
+
+def _time_frame(frame: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    today = now.astimezone(zone).date()
+    start_of_today = datetime.combine(today, time(), zone)
+    if frame == "today":
+        return start_of_today, start_of_today + timedelta(days=1)
+    if frame == "yesterday":
+        return start_of_today - timedelta(days=1), start_of_today
+    days = int(frame.rstrip("d"))
+    return start_of_today - timedelta(days=days - 1), start_of_today + timedelta(days=1)
+
+
+def _follow_up(value: str, now: datetime, zone: ZoneInfo, errors):
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today, time(), zone)
+    if value == "today":
+        return and_(Lead.follow_up_at >= start, Lead.follow_up_at < start + timedelta(days=1))
+    if value == "overdue":
+        return and_(Lead.follow_up_at < now, Lead.closed_at.is_(None))
+    if value == "upcoming":
+        return Lead.follow_up_at >= now
+    day = _date(value, "follow_up", errors)
+    if day is None:
+        return None
+    day_start = datetime.combine(day, time(), zone)
+    return and_(Lead.follow_up_at >= day_start, Lead.follow_up_at < day_start + timedelta(days=1))
+
+
+def _assignee(value: str, actor: User, errors):
+    if value == "me":
+        return Lead.assignee_id == actor.id
+    if value == "none":
+        return Lead.assignee_id.is_(None)
+    user_id = _int(value, "assignee", errors)
+    return Lead.assignee_id == user_id
+
+
+def _status(value: str, errors):
+    categories = ("new", "open", "won", "lost", "dead")
+    if value in categories:
+        return Lead.status_id.in_(select(LeadStatus.id).where(LeadStatus.category == value))
+    if value == "closed":
+        return Lead.closed_at.is_not(None)
+    if value == "active":
+        return Lead.closed_at.is_(None)
+    return Lead.status_id == _int(value, "status", errors)
+
+
+def _int(value: str, name: str, errors) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        errors[name] = "Give a number."
+        return None
+
+
+def _date(value: str, name: str, errors) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = "Give a date as YYYY-MM-DD."
+        return None
+
+
+def _phone(value: str, org: Organization) -> str:
+    try:
+        return normalize_phone(value, org.default_country)
+    except ValueError:
+        digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+        return digits if digits.startswith("+") else "+" + digits
+
+
+def sorted_query(stmt: Select[Any], sort: str) -> Select[Any]:
+    descending = sort.startswith("-")
+    column = SORTS.get(sort.lstrip("-"), Lead.created_at)
+    order = column.desc() if descending else column.asc()
+    tie = Lead.id.desc() if descending else Lead.id.asc()
+    return stmt.order_by(order.nulls_last(), tie)
+
+
+def with_relations(stmt: Select[Any]) -> Select[Any]:
+    return stmt.options(
+        selectinload(Lead.status), selectinload(Lead.assignee), selectinload(Lead.unit),
+        selectinload(Lead.tag_rows),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Page:
+    leads: list[Lead]
+    next_cursor: str | None
+
+
+def page_by_cursor(session: Session, stmt: Select[Any], cursor: str | None, limit: int) -> Page:
+    """Keyset pagination on (created_at, id), newest first: stable while leads arrive."""
+    limit = max(1, min(limit, MAX_LIMIT))
+    stmt = stmt.order_by(Lead.created_at.desc(), Lead.id.desc())
+    if cursor:
+        created, lead_id = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Lead.created_at < created, and_(Lead.created_at == created, Lead.id < lead_id))
+        )
+    rows = list(session.scalars(with_relations(stmt.limit(limit + 1))))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return Page(rows[:limit], next_cursor)
+
+
+def _encode_cursor(lead: Lead) -> str:
+    raw = json.dumps([lead.created_at.isoformat(), lead.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, lead_id = json.loads(base64.urlsafe_b64decode(padded))
+        moment = datetime.fromisoformat(created)
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), int(lead_id)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError({"cursor": "This cursor is not valid."}) from exc
+
+
+def count(session: Session, stmt: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
