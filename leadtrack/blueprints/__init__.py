@@ -17,7 +17,7 @@ def register_blueprints(app: Flask) -> None:
         platform,
     )
     from leadtrack.blueprints.api import api_v1
-    from leadtrack.blueprints.api import leads as api_leads
+    from leadtrack.blueprints.api import leads as api_leads  # noqa: F401 - adds its routes
 
     modules = (auth, home, admin_org, admin_units, admin_users, admin_keys, platform, leads,
                lead_export, lead_settings)  # fmt: skip
