@@ -28,6 +28,14 @@ def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return to_zone(value, viewer_timezone()).strftime(fmt)
 
 
+def pairs(items, value_attr: str, text_attr: str) -> list[tuple]:
+    """[(value, text)] for a <select>, from objects: `sources|pairs("code", "name")`."""
+    from operator import attrgetter
+
+    value_of, text_of = attrgetter(value_attr), attrgetter(text_attr)
+    return [(value_of(item), text_of(item)) for item in items]
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -38,6 +46,7 @@ def wants_json() -> bool:
 
 def register_web_helpers(app: Flask) -> None:
     app.jinja_env.filters["local"] = format_local
+    app.jinja_env.filters["pairs"] = pairs
     app.jinja_env.globals.update(Role=Role, Privilege=Privilege)
 
     @app.errorhandler(NotFound)

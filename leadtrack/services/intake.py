@@ -131,9 +131,15 @@ def create_lead(
     existing = find_existing_contact(session, org.id, clean["emails"], clean["phones"])
     lead = _new_lead(session, org, clean, actor, now, existing)
     history.record(
-        session, lead, actor, now, "created", via=actor.via, source=lead.source,
+        session,
+        lead,
+        actor,
+        now,
+        "created",
+        via=actor.via,
+        source=lead.source,
         existing_contact=existing.count,
-    )  # fmt: skip
+    )
     _initial_assignment(session, lead, clean, actor, now)
     if idempotency_key:
         _remember(session, org, idempotency_key, fingerprint, lead)
@@ -225,9 +231,12 @@ def existing_before(session: Session, lead: Lead) -> ExistingContact:
     if lead.previous_lead_id is None:
         return NO_MATCH
     found = find_existing_contact(
-        session, lead.org_id, [e.email for e in lead.emails], [p.phone for p in lead.phones],
+        session,
+        lead.org_id,
+        [e.email for e in lead.emails],
+        [p.phone for p in lead.phones],
         exclude_lead_id=lead.id,
-    )  # fmt: skip
+    )
     return found
 
 

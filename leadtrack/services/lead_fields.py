@@ -40,9 +40,21 @@ MAX_VALUE = Decimal("999999999999.99")
 MAX_CONTACTS = 5
 MAX_TAGS = 20
 FIELDS = (
-    *TEXT_LIMITS, "emails", "phones", "source", "product_id", "value", "custom", "tags",
-    "temperature", "priority", "status", "assignee_id", "unit_id", "follow_up_at",
-)  # fmt: skip
+    *TEXT_LIMITS,
+    "emails",
+    "phones",
+    "source",
+    "product_id",
+    "value",
+    "custom",
+    "tags",
+    "temperature",
+    "priority",
+    "status",
+    "assignee_id",
+    "unit_id",
+    "follow_up_at",
+)
 
 
 @dataclass
@@ -336,3 +348,10 @@ def _as_list(value: Any) -> list | None:
     if isinstance(value, list | tuple):
         return list(value)
     return None
+
+
+def contacts_of(session: Session, org: Organization, emails: Any, phones: Any):
+    """The valid, normalized e-mails and phones among raw input (invalid ones are skipped):
+    for the existing-contact hint while someone is still typing."""
+    reader = FieldReader(session, org)
+    return reader._emails("emails", emails), reader._phones("phones", phones)

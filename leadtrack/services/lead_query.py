@@ -62,8 +62,11 @@ class LeadFilters:
     def active(self) -> dict[str, str]:
         """The filters that are set, for URLs and CSV file names."""
         default = LeadFilters()
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if getattr(self, f.name) != getattr(default, f.name)}  # fmt: skip
+        return {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if getattr(self, f.name) != getattr(default, f.name)
+        }
 
 
 def build_query(
@@ -146,10 +149,12 @@ def _search(org: Organization, q: str):
     ]
     if "@" in text:
         options.append(
-            Lead.id.in_(select(LeadEmail.lead_id).where(
-                LeadEmail.org_id == org.id, LeadEmail.email.startswith(text, autoescape=True)
-            ))
-        )  # fmt: skip
+            Lead.id.in_(
+                select(LeadEmail.lead_id).where(
+                    LeadEmail.org_id == org.id, LeadEmail.email.startswith(text, autoescape=True)
+                )
+            )
+        )
     digits = "".join(ch for ch in q if ch.isdigit())
     if len(digits) >= 4:
         try:
@@ -158,11 +163,13 @@ def _search(org: Organization, q: str):
             phone = None
         pattern = phone or f"%{digits}"
         options.append(
-            Lead.id.in_(select(LeadPhone.lead_id).where(
-                LeadPhone.org_id == org.id,
-                LeadPhone.phone == phone if phone else LeadPhone.phone.like(pattern),
-            ))
-        )  # fmt: skip
+            Lead.id.in_(
+                select(LeadPhone.lead_id).where(
+                    LeadPhone.org_id == org.id,
+                    LeadPhone.phone == phone if phone else LeadPhone.phone.like(pattern),
+                )
+            )
+        )
     return or_(*options)
 
 
@@ -247,9 +254,11 @@ def sorted_query(stmt: Select[Any], sort: str) -> Select[Any]:
 
 def with_relations(stmt: Select[Any]) -> Select[Any]:
     return stmt.options(
-        selectinload(Lead.status), selectinload(Lead.assignee), selectinload(Lead.unit),
+        selectinload(Lead.status),
+        selectinload(Lead.assignee),
+        selectinload(Lead.unit),
         selectinload(Lead.tag_rows),
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)

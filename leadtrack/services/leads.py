@@ -30,10 +30,22 @@ from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import FieldReader
 
 SIMPLE_FIELDS = (
-    "name", "company", "address", "district", "division", "profession", "source",
-    "intake_form", "product_id", "value", "custom", "temperature", "priority", "close_reason",
+    "name",
+    "company",
+    "address",
+    "district",
+    "division",
+    "profession",
+    "source",
+    "intake_form",
+    "product_id",
+    "value",
+    "custom",
+    "temperature",
+    "priority",
+    "close_reason",
     "unit_id",
-)  # fmt: skip
+)
 OUTCOMES = ("reached", "no answer", "left voicemail", "wrong number", "meeting set", "other")
 
 
@@ -43,9 +55,13 @@ def require(actor: Actor, privilege: Privilege) -> None:
 
 
 def update_fields(
-    session: Session, org: Organization, lead: Lead, raw: dict[str, Any], actor: Actor,
+    session: Session,
+    org: Organization,
+    lead: Lead,
+    raw: dict[str, Any],
+    actor: Actor,
     now: datetime,
-) -> Lead:  # fmt: skip
+) -> Lead:
     """Apply a partial update (PATCH or the edit form); every changed field goes to history."""
     reader = FieldReader(session, org)
     clean = reader.read(raw, partial=True)
@@ -86,8 +102,9 @@ def _update_contacts(session, lead: Lead, clean: dict, actor: Actor, now: dateti
             for n, e in enumerate(clean["emails"])
         ]
         lead.primary_email = (clean["emails"] or [""])[0]
-        history.record(session, lead, actor, now, "field_changed", field="emails", old=old,
-                       new=clean["emails"])  # fmt: skip
+        history.record(
+            session, lead, actor, now, "field_changed", field="emails", old=old, new=clean["emails"]
+        )
     if "phones" in clean and clean["phones"] != [p.phone for p in lead.phones]:
         old = [p.phone for p in lead.phones]
         lead.phones = [
@@ -95,8 +112,9 @@ def _update_contacts(session, lead: Lead, clean: dict, actor: Actor, now: dateti
             for n, p in enumerate(clean["phones"])
         ]
         lead.primary_phone = (clean["phones"] or [""])[0]
-        history.record(session, lead, actor, now, "field_changed", field="phones", old=old,
-                       new=clean["phones"])  # fmt: skip
+        history.record(
+            session, lead, actor, now, "field_changed", field="phones", old=old, new=clean["phones"]
+        )
     if not lead.emails and not lead.phones:
         raise ValidationError({"phones": "Give a phone number or an e-mail to reach them."})
 
@@ -107,8 +125,9 @@ def set_tags(session: Session, lead: Lead, tags: list[str], actor: Actor, now: d
         return
     lead.tag_rows = [LeadTag(org_id=lead.org_id, tag=tag) for tag in sorted(set(tags))]
     lead.updated_at = now
-    history.record(session, lead, actor, now, "field_changed", field="tags", old=old,
-                   new=sorted(set(tags)))  # fmt: skip
+    history.record(
+        session, lead, actor, now, "field_changed", field="tags", old=old, new=sorted(set(tags))
+    )
 
 
 def add_tags(session: Session, lead: Lead, tags: list[str], actor: Actor, now: datetime) -> None:
@@ -137,11 +156,17 @@ def assign(
             lead.first_assigned_at = now
     lead.updated_at = now
     history.record(
-        session, lead, actor, now, "assigned",
-        from_id=previous.id if previous else None, from_name=previous.name if previous else None,
-        to_id=assignee.id if assignee else None, to_name=assignee.name if assignee else None,
+        session,
+        lead,
+        actor,
+        now,
+        "assigned",
+        from_id=previous.id if previous else None,
+        from_name=previous.name if previous else None,
+        to_id=assignee.id if assignee else None,
+        to_name=assignee.name if assignee else None,
         reason=reason,
-    )  # fmt: skip
+    )
 
 
 def change_status(
@@ -162,8 +187,17 @@ def change_status(
             lead.close_reason = reason
     else:
         lead.closed_at = None
-    history.record(session, lead, actor, now, "status_changed", old=old.name, new=status.name,
-                   category=category.value, reason=reason)  # fmt: skip
+    history.record(
+        session,
+        lead,
+        actor,
+        now,
+        "status_changed",
+        old=old.name,
+        new=status.name,
+        category=category.value,
+        reason=reason,
+    )
     if category is not StatusCategory.NEW and old.category_enum is StatusCategory.NEW:
         _count_as_response(lead, actor, now)
 
@@ -213,14 +247,28 @@ def add_activity(
     if errors:
         raise ValidationError(errors)
     activity = Activity(
-        org_id=lead.org_id, lead_id=lead.id, kind=kind, outcome=outcome.strip(),
-        body=body.strip(), actor_id=actor.user_id, occurred_at=occurred_at or now, created_at=now,
-    )  # fmt: skip
+        org_id=lead.org_id,
+        lead_id=lead.id,
+        kind=kind,
+        outcome=outcome.strip(),
+        body=body.strip(),
+        actor_id=actor.user_id,
+        occurred_at=occurred_at or now,
+        created_at=now,
+    )
     session.add(activity)
     lead.updated_at = now
     event_kind = "note" if kind == ActivityKind.NOTE else "activity"
-    history.record(session, lead, actor, now, event_kind, activity_kind=kind,
-                   outcome=activity.outcome, body=activity.body[:500])  # fmt: skip
+    history.record(
+        session,
+        lead,
+        actor,
+        now,
+        event_kind,
+        activity_kind=kind,
+        outcome=activity.outcome,
+        body=activity.body[:500],
+    )
     if kind != ActivityKind.NOTE:
         _count_as_response(lead, actor, now)
     return activity
@@ -267,16 +315,25 @@ def merge(session: Session, survivor: Lead, other: Lead, actor: Actor, now: date
     session.execute(
         update(LeadEvent).where(LeadEvent.lead_id == other.id).values(lead_id=survivor.id)
     )
-    history.record(session, survivor, actor, now, "merged", other_lead_id=other.id,
-                   other_name=other.name)  # fmt: skip
+    history.record(
+        session, survivor, actor, now, "merged", other_lead_id=other.id, other_name=other.name
+    )
     other.merged_into_id = survivor.id
     dead = _first_status(session, other.org_id, StatusCategory.DEAD)
     if dead is not None:
         other.status_id = dead.id
     other.closed_at = other.closed_at or now
     other.close_reason = f"Merged into lead #{survivor.id}"
-    history.record(session, other, actor, now, "merged", other_lead_id=survivor.id,
-                   other_name=survivor.name, survivor=False)  # fmt: skip
+    history.record(
+        session,
+        other,
+        actor,
+        now,
+        "merged",
+        other_lead_id=survivor.id,
+        other_name=survivor.name,
+        survivor=False,
+    )
     return survivor
 
 
