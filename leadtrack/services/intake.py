@@ -70,8 +70,29 @@ def find_existing_contact(
     phones: list[str],
     exclude_lead_id: int | None = None,
 ) -> ExistingContact:
-    if not emails and not phones:
+    """Earlier leads sharing an e-mail or phone, and one step further: a person who wrote
+    from their e-mail once and called from their phone once is one contact."""
+    ids = _leads_with(session, org_id, emails, phones)
+    if ids:
+        more_emails = set(
+            session.scalars(select(LeadEmail.email).where(LeadEmail.lead_id.in_(ids)))
+        )
+        more_phones = set(
+            session.scalars(select(LeadPhone.phone).where(LeadPhone.lead_id.in_(ids)))
+        )
+        if not (more_emails <= set(emails) and more_phones <= set(phones)):
+            ids |= _leads_with(session, org_id, list(more_emails), list(more_phones))
+    ids.discard(exclude_lead_id)
+    if not ids:
         return NO_MATCH
+    last = session.scalars(
+        select(Lead).where(Lead.id.in_(ids)).order_by(Lead.created_at.desc(), Lead.id.desc())
+    ).first()
+    owner = last.assignee.name if last and last.assignee else None
+    return ExistingContact(len(ids), last.id if last else None, owner)
+
+
+def _leads_with(session: Session, org_id: int, emails: list[str], phones: list[str]) -> set[int]:
     ids: set[int] = set()
     if emails:
         ids |= set(
@@ -89,14 +110,7 @@ def find_existing_contact(
                 )
             )
         )
-    ids.discard(exclude_lead_id)
-    if not ids:
-        return NO_MATCH
-    last = session.scalars(
-        select(Lead).where(Lead.id.in_(ids)).order_by(Lead.created_at.desc(), Lead.id.desc())
-    ).first()
-    owner = last.assignee.name if last and last.assignee else None
-    return ExistingContact(len(ids), last.id if last else None, owner)
+    return ids
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:

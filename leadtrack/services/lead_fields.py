@@ -25,6 +25,7 @@ from leadtrack.models import (
     User,
 )
 from leadtrack.services.contact_fields import normalize_email, normalize_phone
+from leadtrack.timeutil import as_utc
 
 TEXT_LIMITS = {
     "name": 200,
@@ -237,7 +238,7 @@ class FieldReader:
                 return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=ZoneInfo(self.org.timezone))
-        return moment
+        return as_utc(moment)
 
     def _tags(self, name: str, value: Any) -> list[str]:
         items = _as_list(value)

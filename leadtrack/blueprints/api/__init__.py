@@ -38,7 +38,8 @@ def authenticate_key():
     key = api_keys.authenticate(db.session, token, utcnow())
     if key is None:
         return json_error(401, "This API key is not valid or has been revoked.")
-    db.session.commit()
+    if db.session.is_modified(key):  # last_used_at moved on: persist it (once a minute)
+        db.session.commit()
     g.api_key = key
     return None
 
