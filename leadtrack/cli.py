@@ -60,9 +60,14 @@ def create_org(slug, name, admin_email, admin_password, admin_name, timezone) ->
     """Create an organization and its first admin."""
     try:
         org, admin = organizations.create_organization(
-            db.session, slug=slug, name=name, admin_email=admin_email,
-            admin_password=admin_password, admin_name=admin_name, timezone=timezone,
-        )  # fmt: skip
+            db.session,
+            slug=slug,
+            name=name,
+            admin_email=admin_email,
+            admin_password=admin_password,
+            admin_name=admin_name,
+            timezone=timezone,
+        )
     except ValidationError as exc:
         _fail(exc)
     db.session.commit()

@@ -52,18 +52,27 @@ def _start(directory: Path, socket_path: Path) -> None:
     subprocess.run(  # noqa: S603 - our own bundled binary, fixed arguments
         [
             _server_binary(),
-            "--port", "0",
-            "--unixsocket", str(socket_path),
-            "--unixsocketperm", "700",
-            "--dir", str(directory),
-            "--dbfilename", "redis.rdb",
-            "--save", "60 1",
-            "--daemonize", "yes",
-            "--pidfile", str(directory / "redis.pid"),
-            "--logfile", str(directory / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            "--dbfilename",
+            "redis.rdb",
+            "--save",
+            "60 1",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(directory / "redis.pid"),
+            "--logfile",
+            str(directory / "redis.log"),
         ],
         check=True,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 10
     while not _answers(socket_path):
         if time.monotonic() > deadline:

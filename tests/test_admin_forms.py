@@ -145,10 +145,14 @@ class TestUsers:
         missing = web.post(url, {"absence-starts_at": "", "absence-ends_at": ""}, htmx=True)
         assert "Give a start." in missing.get_data(as_text=True)
         good = web.post(
-            url, {"absence-starts_at": "2026-12-01T09:00", "absence-ends_at": "2026-12-10T18:00",
-                  "absence-note": "Ski"},
+            url,
+            {
+                "absence-starts_at": "2026-12-01T09:00",
+                "absence-ends_at": "2026-12-10T18:00",
+                "absence-note": "Ski",
+            },
             htmx=True,
-        )  # fmt: skip
+        )
         assert "Ski" in good.get_data(as_text=True)
         with app.app_context():
             [period] = db.session.scalars(select(OutOfOffice)).all()
@@ -165,9 +169,13 @@ class TestUnits:
         web.get("/admin/units")
         response = web.post(
             "/admin/units",
-            {"name": "Night shift", "kind": "team", "parent_id": tenant.store.id,
-             "manager_id": tenant.agent.id},
-        )  # fmt: skip
+            {
+                "name": "Night shift",
+                "kind": "team",
+                "parent_id": tenant.store.id,
+                "manager_id": tenant.agent.id,
+            },
+        )
         assert response.status_code == 302
         page = web.get("/admin/units").get_data(as_text=True)
         assert "Night shift" in page
@@ -219,8 +227,12 @@ class TestUnits:
 
 class TestOrganization:
     def _settings(self, **overrides):
-        data = {"name": "Acme Inc", "timezone": "Europe/Berlin", "sender_name": "Acme Sales",
-                "default_country": "DE"}  # fmt: skip
+        data = {
+            "name": "Acme Inc",
+            "timezone": "Europe/Berlin",
+            "sender_name": "Acme Sales",
+            "default_country": "DE",
+        }
         for day in range(5):
             data[f"day_{day}_start"], data[f"day_{day}_end"] = "08:00", "17:00"
         data.update(overrides)
@@ -245,9 +257,14 @@ class TestOrganization:
         web.get("/admin/organization")
         response = web.post(
             "/admin/organization",
-            self._settings(name="", timezone="Mars/Olympus", default_country="Germany",
-                           day_3_start="18:00", day_3_end="08:00"),
-        )  # fmt: skip
+            self._settings(
+                name="",
+                timezone="Mars/Olympus",
+                default_country="Germany",
+                day_3_start="18:00",
+                day_3_end="08:00",
+            ),
+        )
         page = response.get_data(as_text=True)
         assert response.status_code == 200
         assert "Give the organization a name." in page
@@ -285,10 +302,15 @@ class TestPlatform:
         web.get("/platform/organizations")
         response = web.post(
             "/platform/organizations",
-            {"name": "Initech", "slug": "initech", "timezone": "America/Chicago",
-             "admin_name": "Bill", "admin_email": "bill@initech.example.com",
-             "admin_password": "tps-reports-1"},
-        )  # fmt: skip
+            {
+                "name": "Initech",
+                "slug": "initech",
+                "timezone": "America/Chicago",
+                "admin_name": "Bill",
+                "admin_email": "bill@initech.example.com",
+                "admin_password": "tps-reports-1",
+            },
+        )
         assert response.status_code == 302
         assert "Initech" in web.get("/platform/organizations").get_data(as_text=True)
         web.logout()
@@ -300,9 +322,15 @@ class TestPlatform:
         web.get("/platform/organizations")
         response = web.post(
             "/platform/organizations",
-            {"name": "Copy", "slug": "acme", "timezone": "UTC", "admin_name": "A",
-             "admin_email": tenant.agent.email, "admin_password": "x"},
-        )  # fmt: skip
+            {
+                "name": "Copy",
+                "slug": "acme",
+                "timezone": "UTC",
+                "admin_name": "A",
+                "admin_email": tenant.agent.email,
+                "admin_password": "x",
+            },
+        )
         page = response.get_data(as_text=True)
         assert response.status_code == 200
         assert "This slug is taken." in page

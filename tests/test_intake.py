@@ -28,11 +28,19 @@ def _lead_count() -> int:
 
 
 def test_fields_are_normalized(org):
-    result = _create(org, {
-        "name": "  Ada Lovelace ", "emails": "Ada@Example.COM, ada@example.com",
-        "phones": ["030 1234567", "+1 217 555 0142"], "source": "Walk-In", "tags": "SUV, Trade-In",
-        "value": "12,500.5", "temperature": "HOT", "follow_up_at": "2026-12-01T10:00",
-    })  # fmt: skip
+    result = _create(
+        org,
+        {
+            "name": "  Ada Lovelace ",
+            "emails": "Ada@Example.COM, ada@example.com",
+            "phones": ["030 1234567", "+1 217 555 0142"],
+            "source": "Walk-In",
+            "tags": "SUV, Trade-In",
+            "value": "12,500.5",
+            "temperature": "HOT",
+            "follow_up_at": "2026-12-01T10:00",
+        },
+    )
     lead = result.lead
     assert lead.name == "Ada Lovelace"
     assert [e.email for e in lead.emails] == ["ada@example.com"]
@@ -78,10 +86,18 @@ def test_bad_input_names_the_field_and_stores_nothing(org, raw, field, message):
 
 def test_custom_fields_are_typed_and_required(org):
     lead_settings.add_custom_field(db.session, org, key="budget", label="Budget", type="money")
-    lead_settings.add_custom_field(db.session, org, key="trade_in", label="Trade-in",
-                                   type="checkbox")  # fmt: skip
-    lead_settings.add_custom_field(db.session, org, key="model", label="Model", type="select",
-                                   options=["Corolla", "Yaris"], required=True)  # fmt: skip
+    lead_settings.add_custom_field(
+        db.session, org, key="trade_in", label="Trade-in", type="checkbox"
+    )
+    lead_settings.add_custom_field(
+        db.session,
+        org,
+        key="model",
+        label="Model",
+        type="select",
+        options=["Corolla", "Yaris"],
+        required=True,
+    )
     base = {"name": "Pat", "phones": "030 5550100", "source": "web"}
     with pytest.raises(ValidationError) as caught:
         _create(org, {**base, "custom": {"budget": "lots", "model": "Tesla", "x": 1}})
@@ -100,12 +116,20 @@ def test_custom_fields_are_typed_and_required(org):
 
 def test_existing_contact_is_linked_and_reported(org, tenant):
     agent = db.session.get(User, tenant.agent.id)
-    first = _create(org, {"name": "Pat", "phones": "030 5550100", "source": "web",
-                          "assignee_id": agent.id})  # fmt: skip
+    first = _create(
+        org, {"name": "Pat", "phones": "030 5550100", "source": "web", "assignee_id": agent.id}
+    )
     assert first.existing.count == 0
     db.session.commit()
-    second = _create(org, {"name": "Pat D.", "emails": "pat@x.example.com",
-                           "phones": "+49 30 5550100", "source": "phone"})  # fmt: skip
+    second = _create(
+        org,
+        {
+            "name": "Pat D.",
+            "emails": "pat@x.example.com",
+            "phones": "+49 30 5550100",
+            "source": "phone",
+        },
+    )
     assert second.lead.id != first.lead.id
     assert second.lead.previous_lead_id == first.lead.id
     assert second.existing.count == 1
@@ -133,8 +157,9 @@ def test_creation_is_recorded_with_who_and_channel(org, tenant):
     lead = _create(
         org, {"name": "Pat", "phones": "030 5550100", "source": "walk-in"}, user=agent
     ).lead
-    events = db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id)
-                                .order_by(LeadEvent.id)).all()  # fmt: skip
+    events = db.session.scalars(
+        select(LeadEvent).where(LeadEvent.lead_id == lead.id).order_by(LeadEvent.id)
+    ).all()
     assert [e.kind for e in events] == ["created", "assigned"]
     assert events[0].actor_id == agent.id and events[0].via == "web"
     # An agent who enters a lead keeps it, as in a store.

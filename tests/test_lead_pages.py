@@ -1,6 +1,5 @@
 """The lead pages as people use them: enter, find, work and merge leads."""
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -19,18 +18,28 @@ def _lead(app, lead_id) -> Lead:
 
 def _events(app, lead_id) -> list[str]:
     with app.app_context():
-        return list(db.session.scalars(select(LeadEvent.kind).where(LeadEvent.lead_id == lead_id)
-                                       .order_by(LeadEvent.id)))  # fmt: skip
+        return list(
+            db.session.scalars(
+                select(LeadEvent.kind).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.id)
+            )
+        )
 
 
 class TestNewLead:
     def test_receptionist_enters_a_walk_in(self, web, app, tenant):
         web.login(tenant.receptionist.email, PASSWORD)
         web.get("/leads/new")
-        response = web.post("/leads/new", {
-            "name": "Walk In", "phones": "030 5550199", "source": "walk-in", "tags": "suv",
-            "assignee_id": tenant.agent.id, "next": "open",
-        })  # fmt: skip
+        response = web.post(
+            "/leads/new",
+            {
+                "name": "Walk In",
+                "phones": "030 5550199",
+                "source": "walk-in",
+                "tags": "suv",
+                "assignee_id": tenant.agent.id,
+                "next": "open",
+            },
+        )
         assert response.status_code == 302
         lead_id = int(response.headers["Location"].rsplit("/", 1)[1])
         page = web.get(f"/leads/{lead_id}").get_data(as_text=True)
@@ -43,8 +52,16 @@ class TestNewLead:
     def test_bad_input_re_renders_with_field_errors_and_keeps_values(self, web, app, tenant):
         web.login(tenant.receptionist.email, PASSWORD)
         web.get("/leads/new")
-        response = web.post("/leads/new", {"name": "", "phones": "12", "emails": "a@",
-                                           "source": "walk-in", "company": "Keep Me Ltd"})  # fmt: skip
+        response = web.post(
+            "/leads/new",
+            {
+                "name": "",
+                "phones": "12",
+                "emails": "a@",
+                "source": "walk-in",
+                "company": "Keep Me Ltd",
+            },
+        )
         page = response.get_data(as_text=True)
         assert response.status_code == 422
         assert "Give the contact&#39;s name." in page
@@ -66,8 +83,9 @@ class TestNewLead:
     def test_agent_who_enters_a_lead_owns_it(self, web, app, tenant):
         web.login(tenant.agent.email, PASSWORD)
         web.get("/leads/new")
-        response = web.post("/leads/new", {"name": "Mine", "emails": "m@x.example.com",
-                                           "source": "phone"})  # fmt: skip
+        response = web.post(
+            "/leads/new", {"name": "Mine", "emails": "m@x.example.com", "source": "phone"}
+        )
         lead_id = int(response.headers["Location"].rsplit("/", 1)[1])
         with app.app_context():
             assert _lead(app, lead_id).assignee_id == tenant.agent.id
@@ -75,8 +93,15 @@ class TestNewLead:
 
 class TestList:
     def test_filters_live_in_the_url_and_narrow_the_list(self, web, app, tenant):
-        make_lead(app, tenant.org.id, name="Alice Hot", temperature="hot", tags="vip",
-                  company="Initech", source="web")  # fmt: skip
+        make_lead(
+            app,
+            tenant.org.id,
+            name="Alice Hot",
+            temperature="hot",
+            tags="vip",
+            company="Initech",
+            source="web",
+        )
         make_lead(app, tenant.org.id, name="Bob Cold", phones="030 5550200", source="phone")
         web.login(tenant.admin.email, PASSWORD)
         page = web.get("/leads").get_data(as_text=True)
@@ -89,8 +114,9 @@ class TestList:
             ("company=init", "Alice Hot", "Bob Cold"),
             ("assignee=none&status=new", "Alice Hot", "nobody-hidden"),
         ]:
-            page = web.get(f"/leads?{query}", headers={"HX-Request": "true",
-                                                       "HX-Target": "lead-results"}).get_data(as_text=True)  # fmt: skip
+            page = web.get(
+                f"/leads?{query}", headers={"HX-Request": "true", "HX-Target": "lead-results"}
+            ).get_data(as_text=True)
             assert shown in page, query
             assert hidden not in page, query
             assert "<html" not in page  # a fragment, not a page
@@ -125,11 +151,15 @@ class TestBulk:
             make_lead(app, tenant.org.id, name=f"L{n}", phones=f"030 555030{n}") for n in range(3)
         ]
         with app.app_context():
-            contacted = db.session.scalars(select(LeadStatus.id).where(
-                LeadStatus.org_id == tenant.org.id, LeadStatus.name == "Contacted")).one()  # fmt: skip
+            contacted = db.session.scalars(
+                select(LeadStatus.id).where(
+                    LeadStatus.org_id == tenant.org.id, LeadStatus.name == "Contacted"
+                )
+            ).one()
         web.login(tenant.admin.email, PASSWORD)
-        response = web.post("/leads/bulk", {"ids": ids[:2], "action": "status",
-                                            "value": contacted}, htmx=True)  # fmt: skip
+        response = web.post(
+            "/leads/bulk", {"ids": ids[:2], "action": "status", "value": contacted}, htmx=True
+        )
         assert "2 lead(s) updated." in response.get_data(as_text=True)
         web.post("/leads/bulk", {"ids": ids, "action": "tag", "tag_value": "Promo"}, htmx=True)
         with app.app_context():
@@ -139,8 +169,11 @@ class TestBulk:
     def test_bulk_reassign_needs_the_privilege(self, web, app, tenant):
         lead_id = make_lead(app, tenant.org.id, name="Mine", assignee_id=tenant.agent.id)
         web.login(tenant.agent.email, PASSWORD)
-        response = web.post("/leads/bulk", {"ids": [lead_id], "action": "assign",
-                                            "value": tenant.other_agent.id}, htmx=True)  # fmt: skip
+        response = web.post(
+            "/leads/bulk",
+            {"ids": [lead_id], "action": "assign", "value": tenant.other_agent.id},
+            htmx=True,
+        )
         assert response.status_code == 403
         with app.app_context():
             assert _lead(app, lead_id).assignee_id == tenant.agent.id
@@ -148,8 +181,9 @@ class TestBulk:
     def test_bulk_never_touches_invisible_leads(self, web, app, tenant, other_tenant):
         foreign = make_lead(app, other_tenant.org.id, name="Foreign")
         web.login(tenant.admin.email, PASSWORD)
-        response = web.post("/leads/bulk", {"ids": [foreign], "action": "tag",
-                                            "tag_value": "x"}, htmx=True)  # fmt: skip
+        response = web.post(
+            "/leads/bulk", {"ids": [foreign], "action": "tag", "tag_value": "x"}, htmx=True
+        )
         assert "0 lead(s) updated." in response.get_data(as_text=True)
         with app.app_context():
             assert _lead(app, foreign).tags == []
@@ -160,9 +194,11 @@ class TestLeadPage:
         lead_id = make_lead(app, tenant.org.id, assignee_id=tenant.agent.id)
         web.login(tenant.agent.email, PASSWORD)
         assert "No response yet" in web.get(f"/leads/{lead_id}").get_data(as_text=True)
-        body = web.post(f"/leads/{lead_id}/activities",
-                        {"kind": "call", "outcome": "reached", "body": "Wants a test drive"},
-                        htmx=True).get_data(as_text=True)  # fmt: skip
+        body = web.post(
+            f"/leads/{lead_id}/activities",
+            {"kind": "call", "outcome": "reached", "body": "Wants a test drive"},
+            htmx=True,
+        ).get_data(as_text=True)
         assert "Responded" in body and "Call logged — reached" in body
         with app.app_context():
             assert _lead(app, lead_id).first_response_at is not None
@@ -182,12 +218,22 @@ class TestLeadPage:
         web.post(f"/leads/{lead_id}/assign", {"assignee_id": tenant.other_agent.id}, htmx=True)
         web.post(f"/leads/{lead_id}/activities", {"kind": "note", "body": "VIP"}, htmx=True)
         web.get(f"/leads/{lead_id}/edit")
-        web.post(f"/leads/{lead_id}/edit", {"name": "Pat Renamed", "phones": "030 5550100",
-                                            "source": "walk-in", "company": "Acme Cars"})  # fmt: skip
+        web.post(
+            f"/leads/{lead_id}/edit",
+            {
+                "name": "Pat Renamed",
+                "phones": "030 5550100",
+                "source": "walk-in",
+                "company": "Acme Cars",
+            },
+        )
         with app.app_context():
             status = db.session.get(LeadStatus, _lead(app, lead_id).status_id)
-        web.post(f"/leads/{lead_id}/close", {"status": _closed_status_id(app, tenant), "reason": "Bought elsewhere"},
-                 htmx=True)  # fmt: skip
+        web.post(
+            f"/leads/{lead_id}/close",
+            {"status": _closed_status_id(app, tenant), "reason": "Bought elsewhere"},
+            htmx=True,
+        )
         kinds = _events(app, lead_id)
         assert kinds[:2] == ["created", "assigned"]
         for kind in ("status_changed", "follow_up_set", "assigned", "note", "field_changed"):
@@ -204,8 +250,11 @@ class TestLeadPage:
     def test_closing_needs_a_reason(self, web, app, tenant):
         lead_id = make_lead(app, tenant.org.id)
         web.login(tenant.admin.email, PASSWORD)
-        response = web.post(f"/leads/{lead_id}/close",
-                            {"status": _closed_status_id(app, tenant), "reason": " "}, htmx=True)  # fmt: skip
+        response = web.post(
+            f"/leads/{lead_id}/close",
+            {"status": _closed_status_id(app, tenant), "reason": " "},
+            htmx=True,
+        )
         assert response.status_code == 422
         assert "Say why the lead is closed." in response.get_data(as_text=True)
 
@@ -231,10 +280,15 @@ class TestLeadPage:
         web.login(tenant.admin.email, PASSWORD)
         assert web.get(f"/leads/{foreign}").status_code == 404
         assert web.get(f"/leads/{foreign}/edit").status_code == 404
-        for action, data in [("activities", {"kind": "call"}), ("status", {"status": "Won"}),
-                             ("follow-up", {"follow_up_at": ""}), ("assign", {"assignee_id": ""}),
-                             ("close", {"status": "1", "reason": "x"}), ("edit", {"name": "x"}),
-                             ("merge", {"other_lead_id": "1"})]:  # fmt: skip
+        for action, data in [
+            ("activities", {"kind": "call"}),
+            ("status", {"status": "Won"}),
+            ("follow-up", {"follow_up_at": ""}),
+            ("assign", {"assignee_id": ""}),
+            ("close", {"status": "1", "reason": "x"}),
+            ("edit", {"name": "x"}),
+            ("merge", {"other_lead_id": "1"}),
+        ]:
             assert web.post(f"/leads/{foreign}/{action}", data, htmx=True).status_code == 404, (
                 action
             )
@@ -250,15 +304,25 @@ class TestLeadPage:
 
 def _closed_status_id(app, tenant) -> int:
     with app.app_context():
-        return db.session.scalars(select(LeadStatus.id).where(
-            LeadStatus.org_id == tenant.org.id, LeadStatus.category == "lost")).one()  # fmt: skip
+        return db.session.scalars(
+            select(LeadStatus.id).where(
+                LeadStatus.org_id == tenant.org.id, LeadStatus.category == "lost"
+            )
+        ).one()
 
 
 class TestMerge:
     def test_manager_merges_and_the_survivor_keeps_both_histories(self, web, app, tenant):
         survivor = make_lead(app, tenant.org.id, name="Pat", assignee_id=tenant.agent.id)
-        other = make_lead(app, tenant.org.id, name="Pat D", phones="030 5550999",
-                          emails="pat@x.example.com", tags="vip", assignee_id=tenant.agent.id)  # fmt: skip
+        other = make_lead(
+            app,
+            tenant.org.id,
+            name="Pat D",
+            phones="030 5550999",
+            emails="pat@x.example.com",
+            tags="vip",
+            assignee_id=tenant.agent.id,
+        )
         web.login(tenant.agent.email, PASSWORD)
         web.post(f"/leads/{other}/activities", {"kind": "call"}, htmx=True)
         web.logout()
@@ -271,8 +335,12 @@ class TestMerge:
             assert sorted(p.phone for p in kept.phones) == ["+49305550100", "+49305550999"]
             assert [e.email for e in kept.emails] == ["pat@x.example.com"]
             assert kept.tags == ["vip"]
-            assert db.session.scalar(select(func.count()).select_from(Activity)
-                                     .where(Activity.lead_id == survivor)) == 1  # fmt: skip
+            assert (
+                db.session.scalar(
+                    select(func.count()).select_from(Activity).where(Activity.lead_id == survivor)
+                )
+                == 1
+            )
             gone = _lead(app, other)
             assert gone.merged_into_id == survivor and gone.closed_at is not None
         kinds = _events(app, survivor)
@@ -293,12 +361,29 @@ class TestMerge:
 class TestFollowUps:
     def test_today_and_missed(self, web, app, tenant):
         now = utcnow()
-        make_lead(app, tenant.org.id, name="Due Soon", assignee_id=tenant.agent.id,
-                  follow_up_at=(now + timedelta(minutes=1)).isoformat())  # fmt: skip
-        make_lead(app, tenant.org.id, name="Forgotten", phones="030 5550444",
-                  assignee_id=tenant.agent.id, follow_up_at=(now - timedelta(days=2)).isoformat())  # fmt: skip
-        make_lead(app, tenant.org.id, name="Not Mine", phones="030 5550445",
-                  assignee_id=tenant.other_agent.id, follow_up_at=(now - timedelta(days=2)).isoformat())  # fmt: skip
+        make_lead(
+            app,
+            tenant.org.id,
+            name="Due Soon",
+            assignee_id=tenant.agent.id,
+            follow_up_at=(now + timedelta(minutes=1)).isoformat(),
+        )
+        make_lead(
+            app,
+            tenant.org.id,
+            name="Forgotten",
+            phones="030 5550444",
+            assignee_id=tenant.agent.id,
+            follow_up_at=(now - timedelta(days=2)).isoformat(),
+        )
+        make_lead(
+            app,
+            tenant.org.id,
+            name="Not Mine",
+            phones="030 5550445",
+            assignee_id=tenant.other_agent.id,
+            follow_up_at=(now - timedelta(days=2)).isoformat(),
+        )
         web.login(tenant.agent.email, PASSWORD)
         page = web.get("/leads/follow-ups").get_data(as_text=True)
         missed = page.split("Missed")[1]

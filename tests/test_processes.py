@@ -38,19 +38,43 @@ def _run(env, *args: str) -> subprocess.CompletedProcess:
 
 def test_create_org_user_and_api_key_from_the_command_line(app, cli_env):
     result = _run(
-        cli_env, "create-org", "--slug", "initech", "--name", "Initech",
-        "--admin-email", "bill@initech.example.com", "--admin-password", "tps-report-99",
-    )  # fmt: skip
+        cli_env,
+        "create-org",
+        "--slug",
+        "initech",
+        "--name",
+        "Initech",
+        "--admin-email",
+        "bill@initech.example.com",
+        "--admin-password",
+        "tps-report-99",
+    )
     assert result.returncode == 0, result.stderr
     result = _run(
-        cli_env, "create-user", "--org", "initech", "--email", "milton@initech.example.com",
-        "--name", "Milton", "--role", "agent", "--password", "red-stapler-1",
-    )  # fmt: skip
+        cli_env,
+        "create-user",
+        "--org",
+        "initech",
+        "--email",
+        "milton@initech.example.com",
+        "--name",
+        "Milton",
+        "--role",
+        "agent",
+        "--password",
+        "red-stapler-1",
+    )
     assert result.returncode == 0, result.stderr
     result = _run(
-        cli_env, "create-api-key", "--org", "initech", "--scopes", "leads:create,leads:read",
-        "--name", "Website",
-    )  # fmt: skip
+        cli_env,
+        "create-api-key",
+        "--org",
+        "initech",
+        "--scopes",
+        "leads:create,leads:read",
+        "--name",
+        "Website",
+    )
     assert result.returncode == 0, result.stderr
     key = result.stdout.strip().splitlines()[-1]
     assert key.startswith("lt_")
@@ -65,9 +89,17 @@ def test_create_org_user_and_api_key_from_the_command_line(app, cli_env):
 
 def test_command_line_errors_are_messages_not_tracebacks(app, cli_env, tenant):
     result = _run(
-        cli_env, "create-org", "--slug", "acme", "--name", "", "--admin-email", "nope",
-        "--admin-password", "x",
-    )  # fmt: skip
+        cli_env,
+        "create-org",
+        "--slug",
+        "acme",
+        "--name",
+        "",
+        "--admin-email",
+        "nope",
+        "--admin-password",
+        "x",
+    )
     assert result.returncode == 1
     assert "slug: This slug is taken." in result.stderr
     assert "Traceback" not in result.stderr
@@ -114,10 +146,11 @@ def _wait(predicate, timeout: float = 30.0) -> bool:
 def test_worker_and_scheduler_run_the_heartbeat_job(app, cli_env, web, tenant):
     redis = get_redis(app)
     processes = [
-        subprocess.Popen([LEADTRACK, name], env=cli_env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [LEADTRACK, name], env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         for name in ("worker", "scheduler")
-    ]  # fmt: skip
+    ]
     try:
         assert _wait(lambda: redis.get(HEARTBEAT_KEY) is not None), "no heartbeat was run"
         web.login(tenant.admin.email, PASSWORD)

@@ -22,9 +22,11 @@ def test_each_role_sees_its_part_of_the_organization(ctx, tenant, other_tenant):
     assert _visible_names(tenant.receptionist.id) == everyone
     # The area manager sees the area and both stores below it.
     assert _visible_names(tenant.area_manager.id) == {
-        tenant.area_manager.name, tenant.store_manager.name, tenant.agent.name,
+        tenant.area_manager.name,
+        tenant.store_manager.name,
+        tenant.agent.name,
         tenant.other_agent.name,
-    }  # fmt: skip
+    }
     assert _visible_names(tenant.store_manager.id) == {tenant.store_manager.name, tenant.agent.name}
     assert _visible_names(tenant.agent.id) == {tenant.agent.name}
 
@@ -46,8 +48,9 @@ def test_subtree_follows_a_moved_unit(ctx, tenant):
     from leadtrack.models import Unit
 
     harbour = db.session.get(Unit, tenant.other_store.id)
-    units.update_unit(db.session, harbour, name="Harbour", kind="store", parent_id=None,
-                      manager_id=None)  # fmt: skip
+    units.update_unit(
+        db.session, harbour, name="Harbour", kind="store", parent_id=None, manager_id=None
+    )
     db.session.commit()
     assert tenant.other_agent.name not in _visible_names(tenant.area_manager.id)
 
@@ -93,9 +96,13 @@ class TestDelegatedUserManagement:
         web.get(f"/admin/users/{tenant.agent.id}")
         page = web.post(
             f"/admin/users/{tenant.agent.id}",
-            {"name": tenant.agent.name, "email": tenant.agent.email, "role": "org_admin",
-             "unit_id": tenant.store.id},
-        ).get_data(as_text=True)  # fmt: skip
+            {
+                "name": tenant.agent.name,
+                "email": tenant.agent.email,
+                "role": "org_admin",
+                "unit_id": tenant.store.id,
+            },
+        ).get_data(as_text=True)
         assert "You cannot give this role." in page
 
     def test_places_people_only_in_their_own_units(self, web, app, tenant):
@@ -104,13 +111,23 @@ class TestDelegatedUserManagement:
         web.get("/admin/users/new")
         page = web.post(
             "/admin/users/new",
-            {"name": "Newbie", "email": "newbie@acme.example.com", "role": "agent",
-             "unit_id": tenant.other_store.id, "password": "first-pass-11"},
-        ).get_data(as_text=True)  # fmt: skip
+            {
+                "name": "Newbie",
+                "email": "newbie@acme.example.com",
+                "role": "agent",
+                "unit_id": tenant.other_store.id,
+                "password": "first-pass-11",
+            },
+        ).get_data(as_text=True)
         assert "Pick one of your own units." in page
         response = web.post(
             "/admin/users/new",
-            {"name": "Newbie", "email": "newbie@acme.example.com", "role": "agent",
-             "unit_id": tenant.store.id, "password": "first-pass-11"},
-        )  # fmt: skip
+            {
+                "name": "Newbie",
+                "email": "newbie@acme.example.com",
+                "role": "agent",
+                "unit_id": tenant.store.id,
+                "password": "first-pass-11",
+            },
+        )
         assert response.status_code == 302

@@ -26,9 +26,12 @@ def index():
     if form.validate_on_submit():
         try:
             _key, new_key = api_keys.create_api_key(
-                db.session, org, name=form.name.data, scopes=form.scopes.data,
+                db.session,
+                org,
+                name=form.name.data,
+                scopes=form.scopes.data,
                 created_by=current_user,
-            )  # fmt: skip
+            )
         except ValidationError as exc:
             db.session.rollback()
             apply_errors(form, exc.errors)

@@ -27,9 +27,11 @@ class UserForm(FlaskForm, WeeklyHoursFields):
         description="Leave empty to use the unit's manager.",
     )
     backup_id = SelectField(
-        "Backup (tier 2)", coerce=optional_int, validate_choice=False,
+        "Backup (tier 2)",
+        coerce=optional_int,
+        validate_choice=False,
         description="Gets this user's leads when they do not respond in time.",
-    )  # fmt: skip
+    )
     phone = StringField("Mobile phone (for SMS alerts)", validators=[Length(max=40)])
     timezone = SelectField("Time zone", validators=[Optional()])
     own_hours = BooleanField("Has own working hours (else the organization's business hours)")

@@ -75,8 +75,18 @@ def build_tenant(slug: str) -> Tenant:
     other_agent = person("harbouragent", Role.AGENT, other_store)
     receptionist = person("reception", Role.RECEPTIONIST, None)
     session.commit()
-    rows = (org, admin, area, store, other_store, area_manager, store_manager, agent,
-            other_agent, receptionist)  # fmt: skip
+    rows = (
+        org,
+        admin,
+        area,
+        store,
+        other_store,
+        area_manager,
+        store_manager,
+        agent,
+        other_agent,
+        receptionist,
+    )
     return Tenant(*(Ref.of(row) for row in rows))
 
 
@@ -96,8 +106,12 @@ def other_tenant(app) -> Tenant:
 def super_admin(app) -> Ref:
     with app.app_context():
         user = users.create_user(
-            db.session, None, email="root@platform.example.com", name="Root",
-            role=Role.SUPER_ADMIN, password=PASSWORD,
-        )  # fmt: skip
+            db.session,
+            None,
+            email="root@platform.example.com",
+            name="Root",
+            role=Role.SUPER_ADMIN,
+            password=PASSWORD,
+        )
         db.session.commit()
         return Ref.of(user)
