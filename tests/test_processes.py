@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from leadtrack.extensions import db
-from leadtrack.models import ApiKey, Organization, Role, User
+from leadtrack.models import ApiKey, Lead, Organization, Role, User
+from leadtrack.services import demo_leads
 from leadtrack.queues import HEARTBEAT_KEY
 from leadtrack.redis_conn import get_redis
 from tests.support.factories import PASSWORD
@@ -124,6 +125,10 @@ def test_seed_demo_is_idempotent(app, cli_env):
         assert len(db.session.scalars(select(User)).all()) == count >= 10
         roles = {u.role for u in db.session.scalars(select(User))}
         assert roles == {r.value for r in Role}
+        leads = db.session.scalars(select(Lead)).all()
+        assert len(leads) == demo_leads.DEMO_LEADS  # a second run adds none
+        assert any(lead.first_response_at for lead in leads)
+        assert len({lead.created_at.date() for lead in leads}) >= 3  # a few days of them
 
 
 def test_demo_login_works(app, cli_env, web):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import zlib
 from dataclasses import dataclass
 from datetime import date
@@ -10,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadtrack.models import Organization, Role, Unit, User
-from leadtrack.services import organizations, units, users
+from leadtrack.services import demo_leads, organizations, units, users
 from leadtrack.services.auth import find_user_by_email
+from leadtrack.timeutil import utcnow
 
 DEMO_PASSWORD = "leadtrack-demo-1"  # noqa: S105 - printed for the demo on purpose
 DEMO_SLUG = "northwind"
@@ -62,6 +64,7 @@ def seed_demo(session: Session) -> list[DemoLogin]:
     receptionist = _user(session, org, "Rita Front", f"reception@{DOMAIN}", Role.RECEPTIONIST, None)
     logins.append(DemoLogin(receptionist.email, "Receptionist", org.name))
     session.flush()
+    demo_leads.seed_leads(session, org, utcnow(), random.Random(2026))  # noqa: S311 - demo data
     return logins
 
 
