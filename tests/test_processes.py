@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from leadtrack.extensions import db
 from leadtrack.models import ApiKey, Lead, Organization, Role, User
-from leadtrack.services import demo_leads
 from leadtrack.queues import HEARTBEAT_KEY
 from leadtrack.redis_conn import get_redis
+from leadtrack.services import demo_leads
 from tests.support.factories import PASSWORD
 
 LEADTRACK = str(Path(sys.executable).with_name("leadtrack"))
