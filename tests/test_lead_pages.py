@@ -1,5 +1,6 @@
 """The lead pages as people use them: enter, find, work and merge leads."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -393,3 +394,20 @@ class TestFollowUps:
         web.login(tenant.area_manager.email, PASSWORD)
         page = web.get("/leads/follow-ups").get_data(as_text=True)
         assert "Forgotten" in page and "Not Mine" in page  # a manager sees the team's
+
+
+def test_a_double_submitted_form_creates_one_lead(web, app, tenant):
+    web.login(tenant.receptionist.email, PASSWORD)
+    page = web.get("/leads/new").get_data(as_text=True)
+    submission = re.search(r'name="submission_id" value="([0-9a-f]+)"', page).group(1)
+    form = {
+        "name": "Twice",
+        "phones": "030 5550888",
+        "source": "walk-in",
+        "submission_id": submission,
+    }
+    first = web.post("/leads/new", form)
+    second = web.post("/leads/new", form)
+    assert first.headers["Location"] == second.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Lead)) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -134,25 +136,31 @@ def new():
     org = current_org()
     choices = _choices()
     values, errors = {"source": "walk-in", "priority": "normal", "custom": {}}, {}
+    # One id per rendered form: a double submit replays the first lead instead of a second one.
+    submission_id = request.form.get("submission_id") or uuid.uuid4().hex
     if request.method == "POST":
         raw = raw_from_form(request.form, choices["custom_fields"])
         try:
-            result = intake.create_lead(db.session, org, raw, _actor(), utcnow())
+            result = intake.create_lead(
+                db.session, org, raw, _actor(), utcnow(), idempotency_key=f"form:{submission_id}"
+            )
         except ValidationError as exc:
             db.session.rollback()
             values, errors = raw, exc.errors
         else:
             db.session.commit()
-            flash(
-                f"Lead #{result.lead.id} {result.lead.name} is saved. " + result.existing.message,
-                "success",
-            )
+            if not result.replayed:
+                flash(
+                    f"Lead #{result.lead.id} {result.lead.name} is saved. "
+                    + result.existing.message,
+                    "success",
+                )
             if request.form.get("next") == "another":
                 return redirect(url_for("leads.new"))
             return redirect(url_for("leads.detail", lead_id=result.lead.id))
-    return render_template("leads/new.html", values=values, errors=errors, **choices), (
-        422 if errors else 200
-    )
+    return render_template(
+        "leads/new.html", values=values, errors=errors, submission_id=submission_id, **choices
+    ), (422 if errors else 200)
 
 
 @bp.get("/contact-check")

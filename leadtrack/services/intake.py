@@ -129,7 +129,7 @@ def create_lead(
 ) -> IntakeResult:
     """Validate, store, link to the existing contact and record history — or raise
     ValidationError with a message per field and store nothing."""
-    fingerprint = request_fingerprint(raw)
+    fingerprint = request_fingerprint({k: v for k, v in raw.items() if k != "submission_id"})
     if idempotency_key:
         replay = _replay(session, org, idempotency_key, fingerprint)
         if replay is not None:
