@@ -38,6 +38,7 @@ TEXT_LIMITS = {
     "close_reason": 300,
 }
 MAX_VALUE = Decimal("999999999999.99")
+MAX_ID = 2**63 - 1  # a larger id cannot be a row, and SQLite cannot even bind it
 MAX_CONTACTS = 5
 MAX_TAGS = 20
 FIELDS = (
@@ -161,7 +162,7 @@ class FieldReader:
         stmt = select(LeadStatus).where(
             LeadStatus.org_id == self.org.id, LeadStatus.active.is_(True)
         )
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID:
             stmt = stmt.where(LeadStatus.id == value)
         else:
             stmt = stmt.where(func.lower(LeadStatus.name) == str(value).strip().lower())
@@ -175,10 +176,10 @@ class FieldReader:
             return None
         try:
             object_id = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             self.errors[name] = f"Give the id of a {label}."
             return None
-        row = self.session.get(model, object_id)
+        row = self.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
         if row is None or row.org_id != self.org.id:
             self.errors[name] = f"No such {label} here."
             return None
@@ -186,6 +187,9 @@ class FieldReader:
 
     def _product_id(self, name: str, value: Any) -> int | None:
         product = self._owned_id(name, value, Product, "product")
+        if product is not None and not product.active:
+            self.errors[name] = f"{product.label} was removed from the catalogue."
+            return None
         return product.id if product else None
 
     def _unit_id(self, name: str, value: Any) -> int | None:
@@ -238,7 +242,11 @@ class FieldReader:
                 return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=ZoneInfo(self.org.timezone))
-        return as_utc(moment)
+        try:
+            return as_utc(moment)
+        except OverflowError:  # 0001-01-01T00:30+01:00 has no UTC
+            self.errors[name] = "Give a date and time, such as 2026-12-01T10:00."
+            return None
 
     def _tags(self, name: str, value: Any) -> list[str]:
         items = _as_list(value)

@@ -96,7 +96,7 @@ def status_lead_counts(session: Session, org_id: int) -> dict[int, int]:
     stmt = (
         select(Lead.status_id, func.count()).where(Lead.org_id == org_id).group_by(Lead.status_id)
     )
-    return dict(session.execute(stmt).tuples().all())
+    return {row[0]: row[1] for row in session.execute(stmt)}
 
 
 def add_status(session: Session, org: Organization, name: str, category: str) -> LeadStatus:
