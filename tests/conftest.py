@@ -44,7 +44,7 @@ def smtp_sink():
 
 @pytest.fixture(scope="session")
 def app(smtp_sink):
-    redis_dir = _TMP / "redis"
+    redis_dir = _TMP / "instance" / "redis"  # where redis_conn starts the embedded server
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -25,7 +26,7 @@ from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import contacts_of
 from leadtrack.timeutil import utcnow
-from leadtrack.web import is_htmx
+from leadtrack.web import is_htmx, viewer_timezone
 
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
@@ -188,7 +189,7 @@ def _lead_context(lead: Lead) -> dict:
     return {
         "lead": lead,
         "events": list(reversed(events)),
-        "describe": history.describe,
+        "describe": partial(history.describe, zone=viewer_timezone()),
         "activities": leads.activities_of(db.session, lead.id),
         "existing": intake.find_existing_contact(
             db.session,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadtrack.models import Lead, LeadEvent, User
+from leadtrack.timeutil import to_zone
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def events_of(session: Session, lead_ids: list[int]) -> list[LeadEvent]:
     )
 
 
-def describe(event: LeadEvent) -> str:
-    """One readable line for the timeline."""
+def describe(event: LeadEvent, zone: str = "UTC") -> str:
+    """One readable line for the timeline; times in the reader's zone."""
     data = event.data or {}
     match event.kind:
         case "created":
@@ -86,7 +87,7 @@ def describe(event: LeadEvent) -> str:
         case "note":
             return "Note added"
         case "follow_up_set":
-            return f"Follow-up set for {_show(data.get('at'))}"
+            return f"Follow-up set for {_moment(data.get('at'), zone)}"
         case "closed":
             return f"Closed as {data.get('status')}: {data.get('reason') or 'no reason given'}"
         case "merged":
@@ -95,6 +96,12 @@ def describe(event: LeadEvent) -> str:
             return f"Exported ({data.get('format')})"
         case _:
             return event.kind.replace("_", " ").capitalize()
+
+
+def _moment(value: str | None, zone: str) -> str:
+    if not value:
+        return "—"
+    return to_zone(datetime.fromisoformat(value), zone).strftime("%Y-%m-%d %H:%M")
 
 
 def _show(value: Any) -> str:
