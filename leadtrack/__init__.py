@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from leadtrack import redis_conn
 from leadtrack.config import build_config
 from leadtrack.extensions import csrf, db, limiter, login_manager, migrate
+from leadtrack.services import passwords
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -26,6 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
 
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    passwords.configure(app.config["PASSWORD_HASH_METHOD"])
     redis_conn.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)

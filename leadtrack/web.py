@@ -61,6 +61,7 @@ def register_web_helpers(app: Flask) -> None:
         (403, "Not allowed", "Your role does not allow this. Ask your administrator."),
         (404, "Not found", "This page does not exist, or it is not yours to see."),
         (405, "Not allowed", "This address does not take that kind of request."),
+        (413, "Too large", "That upload or request is too large."),
         (429, "Slow down", "Too many attempts. Wait a minute and try again."),
         (500, "Something broke", "The error was logged. Try again in a moment."),
     ):

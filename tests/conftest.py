@@ -53,6 +53,8 @@ def app(smtp_sink):
         "SMTP_URL": f"smtp://127.0.0.1:{smtp_sink.port}",
         "BASE_URL": "http://localhost",
         "LOGIN_RATE_LIMIT": "20 per minute",
+        # Real hashing, cheaper cost: the suite creates hundreds of users.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     application = create_app(config)
     with application.app_context():

@@ -159,3 +159,19 @@ class TestAdminPage:
         assert web.post(f"/admin/api-keys/{other_key_id}/revoke", htmx=True).status_code == 404
         with app.app_context():
             assert db.session.get(ApiKey, other_key_id).revoked_at is None
+
+
+def test_oversized_request_is_413_json(app, tenant):
+    key = _key(app, tenant)
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = app.test_client().post(
+            "/api/v1/leads",
+            data="x" * 5000,
+            headers=_bearer(key),
+            content_type="application/json",
+        )
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 20 * 1024 * 1024
+    assert response.status_code == 413
+    assert response.get_json()["error"]["status"] == 413

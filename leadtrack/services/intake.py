@@ -69,6 +69,7 @@ def find_existing_contact(
     emails: list[str],
     phones: list[str],
     exclude_lead_id: int | None = None,
+    before_lead_id: int | None = None,
 ) -> ExistingContact:
     """Earlier leads sharing an e-mail or phone, and one step further: a person who wrote
     from their e-mail once and called from their phone once is one contact."""
@@ -83,6 +84,8 @@ def find_existing_contact(
         if not (more_emails <= set(emails) and more_phones <= set(phones)):
             ids |= _leads_with(session, org_id, list(more_emails), list(more_phones))
     ids.discard(exclude_lead_id)
+    if before_lead_id is not None:
+        ids = {lead_id for lead_id in ids if lead_id < before_lead_id}
     if not ids:
         return NO_MATCH
     last = session.scalars(
@@ -250,6 +253,7 @@ def existing_before(session: Session, lead: Lead) -> ExistingContact:
         [e.email for e in lead.emails],
         [p.phone for p in lead.phones],
         exclude_lead_id=lead.id,
+        before_lead_id=lead.id,
     )
     return found
 

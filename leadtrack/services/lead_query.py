@@ -27,6 +27,7 @@ SORTS = {
 TIME_FRAMES = ("today", "yesterday", "7d", "30d", "90d")
 PAGE_SIZE = 50
 MAX_LIMIT = 200
+MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -227,18 +228,24 @@ def _status(value: str, errors):
 
 def _int(value: str, name: str, errors) -> int | None:
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
+        number = None
+    if number is None or abs(number) > MAX_ID:  # SQLite cannot even bind a larger one
         errors[name] = "Give a number."
         return None
+    return number
 
 
 def _date(value: str, name: str, errors) -> date | None:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
+        day = None
+    if day is None or not 1 < day.year < 9999:  # the edges overflow in UTC or at day + 1
         errors[name] = "Give a date as YYYY-MM-DD."
         return None
+    return day
 
 
 def _phone(value: str, org: Organization) -> str:
@@ -296,8 +303,11 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, lead_id = json.loads(base64.urlsafe_b64decode(padded))
         moment = datetime.fromisoformat(created)
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), int(lead_id)
-    except (ValueError, TypeError) as exc:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if not 0 < int(lead_id) <= MAX_ID:
+            raise ValueError("not an id")
+        return moment, int(lead_id)
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ValidationError({"cursor": "This cursor is not valid."}) from exc
 
 

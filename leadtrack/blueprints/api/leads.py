@@ -38,7 +38,7 @@ MAX_IDEMPOTENCY_KEY = 200
 MAX_DB_INT = 2**63 - 1
 
 
-class BadRequest(Exception):
+class InvalidRequest(Exception):
     """Input the services never see: a body that is not a JSON object, a bad parameter."""
 
     def __init__(self, errors: dict[str, str], message: str = ""):
@@ -50,8 +50,8 @@ class BadRequest(Exception):
 # -- errors -------------------------------------------------------------------------------
 
 
-@api_v1.errorhandler(BadRequest)
-def _bad_request(exc: BadRequest):
+@api_v1.errorhandler(InvalidRequest)
+def _bad_request(exc: InvalidRequest):
     db.session.rollback()
     return json_error(422, exc.message or "The request is not valid.", exc.errors)
 
@@ -59,13 +59,15 @@ def _bad_request(exc: BadRequest):
 @api_v1.errorhandler(ValidationError)
 def _invalid(exc: ValidationError):
     db.session.rollback()
+    if request.method == "GET":
+        return json_error(422, "Fix the parameters named.", exc.errors)
     return json_error(422, "Nothing was stored: fix the fields named.", exc.errors)
 
 
 @api_v1.errorhandler(NotFound)
 def _not_found(exc: NotFound):
     db.session.rollback()
-    return json_error(404, "No such lead in this organization.")
+    return json_error(404, "Not found in this key's organization.")
 
 
 @api_v1.errorhandler(Forbidden)
@@ -92,11 +94,11 @@ def _check_text(value: Any, path: str) -> None:
     """NUL characters and lone surrogates cannot be stored (PostgreSQL, UTF-8)."""
     if isinstance(value, str):
         if "\x00" in value:
-            raise BadRequest({path: "Text may not contain NUL characters."})
+            raise InvalidRequest({path: "Text may not contain NUL characters."})
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise BadRequest({path: "Text is not valid Unicode."}) from None
+            raise InvalidRequest({path: "Text is not valid Unicode."}) from None
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, path)
@@ -110,15 +112,15 @@ def json_object() -> dict[str, Any]:
     """The request body as a JSON object, whatever Content-Type says; else 422."""
     raw = request.get_data(cache=True)
     if not raw.strip():
-        raise BadRequest({"body": "Send a JSON object."}, "The request has no body.")
+        raise InvalidRequest({"body": "Send a JSON object."}, "The request has no body.")
     try:
         body = json.loads(
             raw, parse_constant=_reject_constant, parse_float=_finite_float
         )  # bytes: UTF-8/16/32 detected per RFC 8259
     except (ValueError, RecursionError) as exc:
-        raise BadRequest({"body": f"Not valid JSON: {exc}"}, "The body is not JSON.") from None
+        raise InvalidRequest({"body": f"Not valid JSON: {exc}"}, "The body is not JSON.") from None
     if not isinstance(body, dict):
-        raise BadRequest({"body": "Send a JSON object."}, "The body must be a JSON object.")
+        raise InvalidRequest({"body": "Send a JSON object."}, "The body must be a JSON object.")
     for key, value in body.items():
         _check_text(key, "body")
         _check_text(value, key)
@@ -147,7 +149,7 @@ def _idempotency_key() -> str | None:
     if not key:
         return None
     if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise BadRequest(
+        raise InvalidRequest(
             {"Idempotency-Key": f"Use at most {MAX_IDEMPOTENCY_KEY} printable characters."}
         )
     return key
@@ -161,6 +163,8 @@ def _list_args() -> tuple[lead_query.LeadFilters, int, str | None]:
     for name in args:
         if "\x00" in "".join(args.getlist(name)):
             errors[name] = "May not contain NUL characters."
+    if args.get("overdue", "").strip() not in ("", "0", "1"):
+        errors["overdue"] = "Use 1 (or 0)."
     limit = DEFAULT_LIMIT
     if args.get("limit", "").strip():
         try:
@@ -170,7 +174,7 @@ def _list_args() -> tuple[lead_query.LeadFilters, int, str | None]:
         if not 1 <= limit <= MAX_LIMIT:
             errors["limit"] = f"Give a whole number from 1 to {MAX_LIMIT}."
     if errors:
-        raise BadRequest(errors, "Fix the query parameters named.")
+        raise InvalidRequest(errors, "Fix the query parameters named.")
     filters = lead_query.LeadFilters.from_args({k: args[k] for k in FILTER_PARAMS if k in args})
     return filters, limit, args.get("cursor", "").strip() or None
 
@@ -219,12 +223,13 @@ def create_lead():
     result = intake.create_lead(
         db.session, _org(), body, _actor(), utcnow(), default_source="api", idempotency_key=key
     )
-    answer = lead_json(result.lead, request.host_url)
+    answer = lead_json(result.lead, request.host_url)  # before the commit expires the lead
     answer["existing_contact"] = result.existing.as_dict()
+    location = _lead_url(result.lead)
     db.session.commit()
     response = jsonify(answer)
     response.status_code = 201
-    response.headers["Location"] = _lead_url(result.lead)
+    response.headers["Location"] = location
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -243,7 +248,9 @@ def list_leads():
     )
     page = lead_query.page_by_cursor(session, stmt, cursor, limit)
     base = request.host_url
-    return jsonify(data=[lead_json(lead, base) for lead in page.leads], next_cursor=page.next_cursor)
+    return jsonify(
+        data=[lead_json(lead, base) for lead in page.leads], next_cursor=page.next_cursor
+    )
 
 
 @api_v1.get("/leads/<int:lead_id>")

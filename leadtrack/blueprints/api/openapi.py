@@ -39,12 +39,14 @@ TIMESTAMP = {
     "description": "ISO 8601 in UTC, such as 2026-03-01T09:30:00+00:00.",
 }
 NULLABLE_TIMESTAMP = {**TIMESTAMP, "type": ["string", "null"]}
-NAMED = {"type": "object", "properties": {"id": INTEGER, "name": STRING}}
 
 
 def _named_or_null(description: str) -> dict:
-    return {**_object({"id": INTEGER, "name": STRING}), "type": ["object", "null"],
-            "description": description}  # fmt: skip
+    return {
+        **_object({"id": INTEGER, "name": STRING}),
+        "type": ["object", "null"],
+        "description": description,
+    }
 
 
 ERROR_SCHEMA = _object(
@@ -77,7 +79,8 @@ EXISTING_CONTACT = _object(
             "Jane Doe.'; empty when there are none.",
         },
     },
-    description="Earlier leads of the organization with the same normalized e-mail or phone. "
+    description="Earlier leads of the organization with the same normalized e-mail or phone "
+    "(or one step further: another e-mail or phone of those leads). "
     "The new lead is created anyway (a person may ask about another product) and linked to the "
     "latest of them by `previous_lead_id`.",
 )
@@ -86,10 +89,16 @@ LEAD = _object(
     {
         "id": INTEGER,
         "name": STRING,
-        "emails": {"type": "array", "items": {"type": "string", "format": "email"},
-                   "description": "Lower-cased, first one primary"},  # fmt: skip
-        "phones": {"type": "array", "items": {"type": "string", "pattern": r"^\+[1-9]\d{1,14}$"},
-                   "description": "E.164, first one primary"},  # fmt: skip
+        "emails": {
+            "type": "array",
+            "items": {"type": "string", "format": "email"},
+            "description": "Lower-cased, first one primary",
+        },
+        "phones": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^\+[1-9]\d{1,14}$"},
+            "description": "E.164, first one primary",
+        },
         "company": STRING,
         "address": STRING,
         "district": STRING,
@@ -97,10 +106,16 @@ LEAD = _object(
         "profession": STRING,
         "source": {"type": "string", "description": "Code of the source/channel, e.g. web, api"},
         "intake_form": STRING,
-        "product": {**_object({"id": INTEGER, "label": STRING}), "type": ["object", "null"],
-                    "description": "Product of interest from the catalogue"},  # fmt: skip
-        "value": {"type": ["string", "null"], "pattern": r"^\d+\.\d{2}$",
-                  "description": "Money, as a decimal string with two places"},  # fmt: skip
+        "product": {
+            **_object({"id": INTEGER, "label": STRING}),
+            "type": ["object", "null"],
+            "description": "Product of interest from the catalogue",
+        },
+        "value": {
+            "type": ["string", "null"],
+            "pattern": r"^\d+\.\d{2}$",
+            "description": "Money, as a decimal string with two places",
+        },
         "custom": {"type": "object", "description": "Custom field values by key"},
         "tags": {"type": "array", "items": STRING, "description": "Lower-cased, sorted"},
         "temperature": {"enum": [*TEMPERATURES, None]},
@@ -123,19 +138,24 @@ LEAD = _object(
             "API have no user, so they never set it.",
         },
         "closed_at": NULLABLE_TIMESTAMP,
-        "previous_lead_id": {**NULLABLE_INTEGER,
-                             "description": "The latest earlier lead of the same contact"},  # fmt: skip
-        "merged_into_id": {**NULLABLE_INTEGER,
-                           "description": "Set when this lead was merged into another one; the "
-                           "API does not follow it"},  # fmt: skip
+        "previous_lead_id": {
+            **NULLABLE_INTEGER,
+            "description": "The latest earlier lead of the same contact",
+        },
+        "merged_into_id": {
+            **NULLABLE_INTEGER,
+            "description": "Set when this lead was merged into another one; the "
+            "API does not follow it",
+        },
         "state": {
             "enum": ["new", "open", "closed"],
-            "description": "new: nobody responded yet; open: responded; closed: won, lost or "
-            "dead.",
+            "description": "new: nobody responded yet; open: responded; closed: won, lost or dead.",
         },
         "url": {"type": "string", "format": "uri", "description": "The lead's page in LeadTrack"},
-        "existing_contact": {**_ref("ExistingContact"),
-                             "description": "Only in the answer to POST /leads"},  # fmt: skip
+        "existing_contact": {
+            **_ref("ExistingContact"),
+            "description": "Only in the answer to POST /leads",
+        },
     },
     required=None,
 )
@@ -158,8 +178,9 @@ def _text(name: str) -> dict:
 
 LEAD_FIELDS: dict[str, Any] = {
     "name": {**_text("name"), "minLength": 1},
-    "emails": _contacts("e-mail addresses; stored lower-cased", {"type": "string",
-                                                                 "format": "email"}),  # fmt: skip
+    "emails": _contacts(
+        "e-mail addresses; stored lower-cased", {"type": "string", "format": "email"}
+    ),
     "phones": _contacts(
         "phone numbers; stored in E.164, read with the organization's default country",
         {"type": "string"},
@@ -340,18 +361,28 @@ def _query(name: str, description: str, schema: dict | None = None) -> dict:
 
 
 FILTER_PARAMETERS = [
-    _query("q", "Search: name or company starting with it, an e-mail (with @) starting with "
-           "it, or a phone number (4 digits or more)"),  # fmt: skip
-    _query("time_frame", "Created today, yesterday, or in the last 7, 30 or 90 days (in the "
-           "organization's time zone)", {"enum": list(TIME_FRAMES)}),  # fmt: skip
+    _query(
+        "q",
+        "Search: name or company starting with it, an e-mail (with @) starting with "
+        "it, or a phone number (4 digits or more)",
+    ),
+    _query(
+        "time_frame",
+        "Created today, yesterday, or in the last 7, 30 or 90 days (in the "
+        "organization's time zone)",
+        {"enum": list(TIME_FRAMES)},
+    ),
     _query("created_from", "Created on or after this day (organization's time zone)", _DATE),
     _query("created_to", "Created on or before this day (organization's time zone)", _DATE),
     _query("name", "Name starts with this, any case"),
     _query("phone", "A phone number (normalized to E.164) or the start of one"),
     _query("email", "E-mail starts with this, any case"),
     _query("tag", "Has this tag"),
-    _query("assignee", "A user id, or `none` for unassigned leads",
-           {"type": "string", "pattern": r"^(\d+|none)$"}),  # fmt: skip
+    _query(
+        "assignee",
+        "A user id, or `none` for unassigned leads",
+        {"type": "string", "pattern": r"^(\d+|none)$"},
+    ),
     _query("source", "Source/channel code, e.g. web, api"),
     _query(
         "status",
@@ -364,10 +395,16 @@ FILTER_PARAMETERS = [
     _query("company", "Company contains this, any case"),
     _query("district", "District contains this, any case"),
     _query("division", "Division contains this, any case"),
-    _query("unit", "A unit id: leads of the unit and every unit below it",
-           {"type": "string", "pattern": r"^\d+$"}),  # fmt: skip
-    _query("overdue", "1: the follow-up time has passed and the lead is not closed",
-           {"enum": ["0", "1"]}),  # fmt: skip
+    _query(
+        "unit",
+        "A unit id: leads of the unit and every unit below it",
+        {"type": "string", "pattern": r"^\d+$"},
+    ),
+    _query(
+        "overdue",
+        "1: the follow-up time has passed and the lead is not closed",
+        {"enum": ["0", "1"]},
+    ),
     _query(
         "follow_up",
         "Follow-up `today`, `overdue` (passed, lead open), `upcoming`, or on a day YYYY-MM-DD",
@@ -472,9 +509,14 @@ LEADS_PATHS = {
                         },
                     },
                 ),
-                **_errors(401, 403, 422, 429,
-                          invalid="A field is not valid, the body is not a JSON object, or the "
-                          "Idempotency-Key was used with another body"),  # fmt: skip
+                **_errors(
+                    401,
+                    403,
+                    422,
+                    429,
+                    invalid="A field is not valid, the body is not a JSON object, or the "
+                    "Idempotency-Key was used with another body",
+                ),
             },
             description="Validates and normalizes every field (e-mails lower-cased, phones to "
             "E.164 with the organization's default country, tags lower-cased), stores the lead "
@@ -489,9 +531,13 @@ LEADS_PATHS = {
             "leads:read",
             {
                 "200": _json("A page of leads, newest first", _ref("LeadList")),
-                **_errors(401, 403, 422, 429,
-                          invalid="A filter, `limit` or `cursor` is not valid, or a parameter "
-                          "is unknown"),  # fmt: skip
+                **_errors(
+                    401,
+                    403,
+                    422,
+                    429,
+                    invalid="A filter, `limit` or `cursor` is not valid, or a parameter is unknown",
+                ),
             },
             description="Every lead of the key's organization that matches all the filters "
             "given, newest first, except leads merged into another. Page with `cursor`.",
@@ -536,8 +582,10 @@ LEADS_PATHS = {
             "A lead's history",
             "getLeadHistory",
             "leads:read",
-            {"200": _json("Every event, oldest first", _ref("HistoryList")),
-             **_errors(401, 403, 404, 429)},  # fmt: skip
+            {
+                "200": _json("Every event, oldest first", _ref("HistoryList")),
+                **_errors(401, 403, 404, 429),
+            },
             description="Created, every field change (old → new), assignment, status change, "
             "note, activity, merge, export: who, when, through which channel.",
         ),
@@ -558,7 +606,7 @@ def _document() -> dict:
             "version": "1",
             "description": "Authenticate with `Authorization: Bearer <key>`. Scopes: "
             + "; ".join(f"`{k}` {v}" for k, v in SCOPES.items())
-            + ". Errors are `{\"error\": {\"status\", \"message\", \"fields\"}}`.",
+            + '. Errors are `{"error": {"status", "message", "fields"}}`.',
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
