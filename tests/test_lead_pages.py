@@ -411,3 +411,20 @@ def test_a_double_submitted_form_creates_one_lead(web, app, tenant):
     assert first.headers["Location"] == second.headers["Location"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Lead)) == 1
+
+
+def test_control_characters_in_a_filter_are_a_message(web, tenant):
+    web.login(tenant.admin.email, PASSWORD)
+    response = web.get("/leads?name=%00x")
+    assert response.status_code == 200
+    assert "control characters" in response.get_data(as_text=True)
+
+
+def test_merge_fills_the_survivors_missing_e_mail(web, app, tenant):
+    survivor = make_lead(app, tenant.org.id, name="Phone Only")
+    other = make_lead(app, tenant.org.id, name="Mail Only", phones="", emails="m@x.example.com")
+    web.login(tenant.admin.email, PASSWORD)
+    web.get(f"/leads/{survivor}")
+    web.post(f"/leads/{survivor}/merge", {"other_lead_id": other})
+    page = web.get("/leads?q=phone").get_data(as_text=True)
+    assert "m@x.example.com" in page

@@ -59,13 +59,16 @@ def export_csv():
 def export_xlsx():
     org = current_org()
     export = _prepare(org, "xlsx")
+    # A workbook is a zip: it is written whole to a temporary file, then sent in blocks.
     path = lead_export.xlsx_file(db.session, export.stmt, org)
+    handle, size = lead_export.open_and_unlink(path)
     response = send_file(
-        lead_export.open_and_unlink(path),
+        handle,
         mimetype=lead_export.XLSX_MIMETYPE,
         as_attachment=True,
         download_name=export.filename,
         max_age=0,
     )
+    response.content_length = size
     response.headers.update(NO_STORE)
     return response

@@ -77,7 +77,13 @@ def build_query(
     `actor` None: the whole organization (an API key, which has no user)."""
     stmt = select(Lead) if actor is None else access.visible(session, actor, Lead)
     stmt = stmt.where(Lead.org_id == org.id, Lead.merged_into_id.is_(None))
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {
+        name: "Remove the control characters from this filter."
+        for name, value in filters.active().items()
+        if any(ord(ch) < 32 for ch in value)
+    }
+    if errors:
+        raise ValidationError(errors)
     for condition in _conditions(session, org, actor, filters, now, errors):
         stmt = stmt.where(condition)
     if errors:
@@ -256,12 +262,20 @@ def _phone(value: str, org: Organization) -> str:
         return digits if digits.startswith("+") else "+" + digits
 
 
+NULLABLE_SORTS = {"value", "follow_up"}
+
+
 def sorted_query(stmt: Select[Any], sort: str) -> Select[Any]:
     descending = sort.startswith("-")
-    column = SORTS.get(sort.lstrip("-"), Lead.created_at)
+    key = sort.lstrip("-")
+    column = SORTS.get(key, Lead.created_at)
     order = column.desc() if descending else column.asc()
+    if key in NULLABLE_SORTS:
+        # Only where NULLs exist: NULLS LAST on a NOT NULL column stops PostgreSQL from
+        # walking its index for ORDER BY … LIMIT.
+        order = order.nulls_last()
     tie = Lead.id.desc() if descending else Lead.id.asc()
-    return stmt.order_by(order.nulls_last(), tie)
+    return stmt.order_by(order, tie)
 
 
 def with_relations(stmt: Select[Any]) -> Select[Any]:

@@ -305,6 +305,8 @@ def merge(session: Session, survivor: Lead, other: Lead, actor: Actor, now: date
                 LeadPhone(org_id=survivor.org_id, phone=phone, position=len(phones))
             )
             phones.append(phone)
+    survivor.primary_email = survivor.primary_email or (emails or [""])[0]
+    survivor.primary_phone = survivor.primary_phone or (phones or [""])[0]
     add_tags(session, survivor, other.tags, actor, now)
     for column in ("company", "address", "district", "division", "profession", "value"):
         if not getattr(survivor, column) and getattr(other, column):
