@@ -36,8 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     _init_login(app)
 
     from leadtrack.blueprints import register_blueprints
-    from leadtrack.web import register_web_helpers
+    from leadtrack.web import register_converters, register_web_helpers
 
+    register_converters(app)
     register_blueprints(app)
     register_web_helpers(app)
     return app

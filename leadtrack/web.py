@@ -7,9 +7,11 @@ from datetime import datetime
 from flask import Flask, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from leadtrack.models import Privilege, Role
 from leadtrack.services.errors import Forbidden, NotFound
+from leadtrack.services.ids import MAX_ID
 from leadtrack.timeutil import to_zone
 
 
@@ -42,6 +44,17 @@ def is_htmx() -> bool:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+class IdConverter(IntegerConverter):
+    """`<id:lead_id>`: a row id in URLs; a number no row can have is a 404, not an error."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def register_converters(app: Flask) -> None:
+    app.url_map.converters["id"] = IdConverter
 
 
 def register_web_helpers(app: Flask) -> None:

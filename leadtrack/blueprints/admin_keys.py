@@ -43,7 +43,7 @@ def index():
     )
 
 
-@bp.post("/<int:key_id>/revoke")
+@bp.post("/<id:key_id>/revoke")
 @roles_required(Role.ORG_ADMIN)
 def revoke(key_id: int):
     key = api_keys.revoke(db.session, current_org(), key_id, utcnow())

@@ -61,7 +61,7 @@ def add_holiday():
     return render_template("admin/_holidays.html", org=org, holiday_form=form)
 
 
-@bp.post("/holidays/<int:holiday_id>/delete")
+@bp.post("/holidays/<id:holiday_id>/delete")
 @roles_required(Role.ORG_ADMIN)
 def delete_holiday(holiday_id: int):
     org = current_org()

@@ -56,7 +56,7 @@ def index():
     return render_template("admin/units.html", rows=units.tree(db.session, org.id), form=form)
 
 
-@bp.route("/<int:unit_id>", methods=["GET", "POST"])
+@bp.route("/<id:unit_id>", methods=["GET", "POST"])
 @roles_required(Role.ORG_ADMIN)
 def edit(unit_id: int):
     org = current_org()
@@ -83,7 +83,7 @@ def edit(unit_id: int):
     return render_template("admin/unit_edit.html", unit=unit, form=form)
 
 
-@bp.post("/<int:unit_id>/delete")
+@bp.post("/<id:unit_id>/delete")
 @roles_required(Role.ORG_ADMIN)
 def delete(unit_id: int):
     org = current_org()

@@ -104,7 +104,7 @@ def create():
     return render_template("admin/user_new.html", form=form)
 
 
-@bp.route("/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/<id:user_id>", methods=["GET", "POST"])
 @privilege_required(MANAGE)
 def edit(user_id: int):
     org = current_org()
@@ -141,7 +141,7 @@ def _edit_page(person: User, form: UserForm, **extra):
     )
 
 
-@bp.post("/<int:user_id>/privileges")
+@bp.post("/<id:user_id>/privileges")
 @privilege_required(MANAGE)
 def privileges(user_id: int):
     person = _managed_person(user_id)
@@ -156,7 +156,7 @@ def privileges(user_id: int):
     )
 
 
-@bp.post("/<int:user_id>/absences")
+@bp.post("/<id:user_id>/absences")
 @privilege_required(MANAGE)
 def add_absence(user_id: int):
     person = _managed_person(user_id)
@@ -182,7 +182,7 @@ def add_absence(user_id: int):
     return render_template("admin/_absences.html", person=person, absence_form=form)
 
 
-@bp.post("/<int:user_id>/absences/<int:period_id>/delete")
+@bp.post("/<id:user_id>/absences/<id:period_id>/delete")
 @privilege_required(MANAGE)
 def delete_absence(user_id: int, period_id: int):
     person = _managed_person(user_id)
@@ -195,7 +195,7 @@ def delete_absence(user_id: int, period_id: int):
     )
 
 
-@bp.post("/<int:user_id>/deactivate")
+@bp.post("/<id:user_id>/deactivate")
 @privilege_required(MANAGE)
 def deactivate(user_id: int):
     person = _managed_person(user_id)
@@ -211,7 +211,7 @@ def deactivate(user_id: int):
     )
 
 
-@bp.post("/<int:user_id>/reactivate")
+@bp.post("/<id:user_id>/reactivate")
 @privilege_required(MANAGE)
 def reactivate(user_id: int):
     person = _managed_person(user_id)

@@ -151,7 +151,7 @@ def add_status():
     )
 
 
-@bp.post("/leads/statuses/<int:status_id>/<any(deactivate, reactivate):action>")
+@bp.post("/leads/statuses/<id:status_id>/<any(deactivate, reactivate):action>")
 @admin_only
 def toggle_status(status_id: int, action: str):
     org, active = current_org(), action == "reactivate"
@@ -162,7 +162,7 @@ def toggle_status(status_id: int, action: str):
     )
 
 
-@bp.post("/leads/statuses/<int:status_id>/move/<any(up, down):direction>")
+@bp.post("/leads/statuses/<id:status_id>/move/<any(up, down):direction>")
 @admin_only
 def move_status(status_id: int, direction: str):
     org = current_org()
@@ -188,7 +188,7 @@ def add_source():
     )
 
 
-@bp.post("/leads/sources/<int:source_id>/<any(deactivate, reactivate):action>")
+@bp.post("/leads/sources/<id:source_id>/<any(deactivate, reactivate):action>")
 @admin_only
 def toggle_source(source_id: int, action: str):
     org, active = current_org(), action == "reactivate"
@@ -224,7 +224,7 @@ def add_custom_field():
     )
 
 
-@bp.post("/leads/fields/<int:field_id>/<any(deactivate, reactivate):action>")
+@bp.post("/leads/fields/<id:field_id>/<any(deactivate, reactivate):action>")
 @admin_only
 def toggle_custom_field(field_id: int, action: str):
     org, active = current_org(), action == "reactivate"
@@ -259,7 +259,7 @@ def add_product():
     )
 
 
-@bp.post("/leads/products/<int:product_id>/remove")
+@bp.post("/leads/products/<id:product_id>/remove")
 @admin_only
 def remove_product(product_id: int):
     org = current_org()

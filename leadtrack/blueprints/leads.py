@@ -24,6 +24,7 @@ from leadtrack.services import (
 )
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
+from leadtrack.services.ids import parse_id
 from leadtrack.services.lead_fields import contacts_of
 from leadtrack.timeutil import utcnow
 from leadtrack.web import is_htmx, viewer_timezone
@@ -96,7 +97,7 @@ def _results(stmt, filters: lead_query.LeadFilters, page: int) -> dict:
 @bp.post("/bulk")
 def bulk_action():
     org = current_org()
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(parse_id, request.form.getlist("ids")) if i is not None]
     action = request.form.get("action", "")
     value = request.form.get("tag_value" if action == "tag" else "value", "")
     message, status = None, 200
@@ -118,7 +119,11 @@ def bulk_action():
         db.session.commit()
         message = f"{changed} lead(s) updated."
     filters = lead_query.LeadFilters.from_args(request.form)
-    stmt = lead_query.build_query(db.session, org, current_user, filters, utcnow())
+    try:
+        stmt = lead_query.build_query(db.session, org, current_user, filters, utcnow())
+    except ValidationError:  # the filters were tampered with: show the unfiltered list
+        filters = lead_query.LeadFilters()
+        stmt = lead_query.build_query(db.session, org, current_user, filters, utcnow())
     return render_template(
         "leads/_results.html",
         filters=filters,
@@ -143,11 +148,23 @@ def new():
         raw = raw_from_form(request.form, choices["custom_fields"])
         try:
             result = intake.create_lead(
-                db.session, org, raw, _actor(), utcnow(), idempotency_key=f"form:{submission_id}"
+                db.session,
+                org,
+                raw,
+                _actor(),
+                utcnow(),
+                idempotency_key=f"form:{submission_id}",
+                zone=viewer_timezone(),
             )
         except ValidationError as exc:
             db.session.rollback()
             values, errors = raw, exc.errors
+            if "Idempotency-Key" in errors:  # saved before with other values (the Back button)
+                submission_id = uuid.uuid4().hex
+                errors = {
+                    "form": "This form was already saved once. Check the values and "
+                    "save again to add another lead."
+                }
         else:
             db.session.commit()
             if not result.replayed:
@@ -205,7 +222,7 @@ def _lead_context(lead: Lead) -> dict:
     }
 
 
-@bp.get("/<int:lead_id>")
+@bp.get("/<id:lead_id>")
 def detail(lead_id: int):
     return render_template("leads/detail.html", **_lead_context(_visible_lead(lead_id)))
 
@@ -228,7 +245,7 @@ def _lead_action(lead_id: int, change) -> tuple[str, int]:
     )
 
 
-@bp.post("/<int:lead_id>/activities")
+@bp.post("/<id:lead_id>/activities")
 def log_activity(lead_id: int):
     form = request.form
     return _lead_action(
@@ -245,7 +262,7 @@ def log_activity(lead_id: int):
     )
 
 
-@bp.post("/<int:lead_id>/status")
+@bp.post("/<id:lead_id>/status")
 def change_status(lead_id: int):
     org = current_org()
 
@@ -258,19 +275,19 @@ def change_status(lead_id: int):
     return _lead_action(lead_id, change)
 
 
-@bp.post("/<int:lead_id>/follow-up")
+@bp.post("/<id:lead_id>/follow-up")
 def set_follow_up(lead_id: int):
     org = current_org()
     value = request.form.get("follow_up_at", "")
     return _lead_action(
         lead_id,
         lambda lead, actor, now: leads.update_fields(
-            db.session, org, lead, {"follow_up_at": value}, actor, now
+            db.session, org, lead, {"follow_up_at": value}, actor, now, zone=viewer_timezone()
         ),
     )
 
 
-@bp.post("/<int:lead_id>/assign")
+@bp.post("/<id:lead_id>/assign")
 def assign(lead_id: int):
     org = current_org()
     value = request.form.get("assignee_id", "")
@@ -282,7 +299,7 @@ def assign(lead_id: int):
     )
 
 
-@bp.post("/<int:lead_id>/close")
+@bp.post("/<id:lead_id>/close")
 def close(lead_id: int):
     org = current_org()
 
@@ -293,14 +310,14 @@ def close(lead_id: int):
     return _lead_action(lead_id, change)
 
 
-@bp.post("/<int:lead_id>/merge")
+@bp.post("/<id:lead_id>/merge")
 def merge(lead_id: int):
     survivor = _visible_lead(lead_id)
-    other_id = request.form.get("other_lead_id", "")
+    other_id = parse_id(request.form.get("other_lead_id", ""))
     try:
-        if not other_id.isdigit():
+        if other_id is None:
             raise ValidationError({"other_lead_id": "Give the number of the other lead."})
-        other = _visible_lead(int(other_id))
+        other = _visible_lead(other_id)
         leads.merge(db.session, survivor, other, _actor(), utcnow())
     except ValidationError as exc:
         db.session.rollback()
@@ -311,17 +328,24 @@ def merge(lead_id: int):
     return redirect(url_for("leads.detail", lead_id=lead_id))
 
 
-@bp.route("/<int:lead_id>/edit", methods=["GET", "POST"])
+@bp.route("/<id:lead_id>/edit", methods=["GET", "POST"])
 def edit(lead_id: int):
     org = current_org()
     lead = _visible_lead(lead_id)
     choices = _choices()
-    values, errors = form_values(lead, org.timezone), {}
+    values, errors = form_values(lead, viewer_timezone()), {}
     if request.method == "POST":
         raw = raw_from_form(request.form, choices["custom_fields"])
-        raw.pop("assignee_id", None)  # reassigning has its own action and privilege
+        current = form_values(lead, viewer_timezone())
+        # Send only what the person changed: an untouched field (a source switched off since,
+        # the unit, the assignee — which has its own action and privilege) stays as it is.
+        changes = {k: v for k, v in raw.items() if k in current and str(v) != str(current[k])}
+        changes.pop("assignee_id", None)
+        changes.pop("unit_id", None)
         try:
-            leads.update_fields(db.session, org, lead, raw, _actor(), utcnow())
+            leads.update_fields(
+                db.session, org, lead, changes, _actor(), utcnow(), zone=viewer_timezone()
+            )
         except ValidationError as exc:
             db.session.rollback()
             lead = _visible_lead(lead_id)

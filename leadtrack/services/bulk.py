@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadtrack.models import AuditEvent, Lead, LeadStatus, Organization, Privilege, User
-from leadtrack.services import access, leads
+from leadtrack.services import access, lead_settings, leads
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
+from leadtrack.services.ids import parse_id
 
 ACTIONS = ("assign", "status", "tag", "close")
 MAX_BULK = 500
@@ -59,7 +59,7 @@ def _action(session, org, actor: Actor, action: str, value: str, reason: str):
         return lambda lead, now: leads.assign(session, lead, assignee, actor, now, reason="bulk")
     if action == "tag":
         tag = value.strip().lower()
-        if not tag or len(tag) > 60:
+        if not tag or len(tag) > 60 or not tag.isprintable():
             raise ValidationError({"value": "Give a tag of at most 60 characters."})
         return lambda lead, now: leads.add_tags(session, lead, [tag], actor, now)
     status = _status(session, org, value)
@@ -71,20 +71,15 @@ def _action(session, org, actor: Actor, action: str, value: str, reason: str):
 def _colleague(session, org, value: str) -> User | None:
     if value in ("", "none"):
         return None
-    user = session.get(User, int(value)) if value.isdigit() else None
+    user_id = parse_id(value)
+    user = session.get(User, user_id) if user_id else None
     if user is None or user.org_id != org.id or not user.is_active_user:
         raise ValidationError({"value": "Pick an active colleague."})
     return user
 
 
 def _status(session, org, value: str) -> LeadStatus:
-    status = (
-        session.scalars(
-            select(LeadStatus).where(LeadStatus.org_id == org.id, LeadStatus.id == int(value))
-        ).first()
-        if value.isdigit()
-        else None
-    )
-    if status is None:
-        raise ValidationError({"value": "Pick a status."})
-    return status
+    try:
+        return lead_settings.status_by_id(session, org.id, value)
+    except ValidationError as exc:
+        raise ValidationError({"value": "Pick a status."}) from exc

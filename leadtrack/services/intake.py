@@ -19,6 +19,7 @@ from leadtrack.models import (
     LeadPhone,
     LeadTag,
     Organization,
+    Privilege,
     Role,
     User,
 )
@@ -96,6 +97,7 @@ def find_existing_contact(
 
 
 def _leads_with(session: Session, org_id: int, emails: list[str], phones: list[str]) -> set[int]:
+    """Leads (not merged away) with one of these e-mails or phones."""
     ids: set[int] = set()
     if emails:
         ids |= set(
@@ -113,6 +115,10 @@ def _leads_with(session: Session, org_id: int, emails: list[str], phones: list[s
                 )
             )
         )
+    if ids:
+        ids = set(
+            session.scalars(select(Lead.id).where(Lead.id.in_(ids), Lead.merged_into_id.is_(None)))
+        )
     return ids
 
 
@@ -129,6 +135,7 @@ def create_lead(
     *,
     default_source: str | None = None,
     idempotency_key: str | None = None,
+    zone: str | None = None,
 ) -> IntakeResult:
     """Validate, store, link to the existing contact and record history — or raise
     ValidationError with a message per field and store nothing."""
@@ -140,7 +147,7 @@ def create_lead(
     raw = dict(raw)
     if default_source and not raw.get("source"):
         raw["source"] = default_source
-    reader = FieldReader(session, org)
+    reader = FieldReader(session, org, zone=zone)
     clean = reader.read(raw)
     if reader.errors:
         raise ValidationError(reader.errors)
@@ -221,8 +228,15 @@ def _initial_assignment(
     from leadtrack.services.leads import assign
 
     assignee_id = clean["assignee_id"]
-    if assignee_id is None and actor.user is not None and actor.user.role_enum is Role.AGENT:
-        assignee_id = actor.user.id
+    user = actor.user
+    if assignee_id is None and user is not None and user.role_enum is Role.AGENT:
+        assignee_id = user.id
+    if (
+        user is not None
+        and assignee_id not in (None, user.id)
+        and not user.can(Privilege.REASSIGN_LEADS)
+    ):
+        raise ValidationError({"assignee_id": "You may give leads only to yourself."})
     if assignee_id is not None:
         assign(session, lead, session.get(User, assignee_id), actor, now, reason="at intake")
 

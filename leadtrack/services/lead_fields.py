@@ -25,6 +25,7 @@ from leadtrack.models import (
     User,
 )
 from leadtrack.services.contact_fields import normalize_email, normalize_phone
+from leadtrack.services.ids import parse_id
 from leadtrack.timeutil import as_utc
 
 TEXT_LIMITS = {
@@ -38,7 +39,6 @@ TEXT_LIMITS = {
     "close_reason": 300,
 }
 MAX_VALUE = Decimal("999999999999.99")
-MAX_ID = 2**63 - 1  # a larger id cannot be a row, and SQLite cannot even bind it
 MAX_CONTACTS = 5
 MAX_TAGS = 20
 FIELDS = (
@@ -59,6 +59,16 @@ FIELDS = (
 )
 
 
+CONTROL_MESSAGE = "Remove the control characters (such as NUL) from this text."
+
+
+def has_control_characters(text: str, allow_newlines: bool = False) -> bool:
+    allowed = "\n\r\t" if allow_newlines else ""
+    return any((ord(ch) < 32 or ord(ch) == 127) and ch not in allowed for ch in text) or any(
+        0xD800 <= ord(ch) <= 0xDFFF for ch in text
+    )
+
+
 @dataclass
 class FieldReader:
     """Validates raw values against one organization's settings."""
@@ -66,6 +76,8 @@ class FieldReader:
     session: Session
     org: Organization
     errors: dict[str, str] = field(default_factory=dict)
+    # The zone a date-time typed without an offset is in: the person's, else the organization's.
+    zone: str | None = None
 
     def read(self, raw: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
         """Normalized values of the fields present in `raw` (all of them unless `partial`)."""
@@ -94,7 +106,9 @@ class FieldReader:
             return ""
         text = str(value).strip()
         limit = TEXT_LIMITS[name]
-        if len(text) > limit:
+        if has_control_characters(text):
+            self.errors[name] = CONTROL_MESSAGE
+        elif len(text) > limit:
             self.errors[name] = f"At most {limit} characters (this has {len(text)})."
         return text
 
@@ -162,8 +176,8 @@ class FieldReader:
         stmt = select(LeadStatus).where(
             LeadStatus.org_id == self.org.id, LeadStatus.active.is_(True)
         )
-        if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_ID:
-            stmt = stmt.where(LeadStatus.id == value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            stmt = stmt.where(LeadStatus.id == (parse_id(value) or 0))
         else:
             stmt = stmt.where(func.lower(LeadStatus.name) == str(value).strip().lower())
         status = self.session.scalars(stmt).first()
@@ -174,12 +188,11 @@ class FieldReader:
     def _owned_id(self, name: str, value: Any, model, label: str):
         if value in (None, ""):
             return None
-        try:
-            object_id = int(value)
-        except (TypeError, ValueError, OverflowError):
+        object_id = parse_id(value)
+        if object_id is None:
             self.errors[name] = f"Give the id of a {label}."
             return None
-        row = self.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+        row = self.session.get(model, object_id)
         if row is None or row.org_id != self.org.id:
             self.errors[name] = f"No such {label} here."
             return None
@@ -241,7 +254,7 @@ class FieldReader:
                 self.errors[name] = "Give a date and time, such as 2026-12-01T10:00."
                 return None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(self.org.timezone))
+            moment = moment.replace(tzinfo=ZoneInfo(self.zone or self.org.timezone))
         try:
             return as_utc(moment)
         except OverflowError:  # 0001-01-01T00:30+01:00 has no UTC
@@ -254,7 +267,9 @@ class FieldReader:
             self.errors[name] = "Give a list of tags."
             return []
         tags = sorted({str(item).strip().lower() for item in items if str(item).strip()})
-        if len(tags) > MAX_TAGS or any(len(tag) > 60 for tag in tags):
+        if any(has_control_characters(tag) for tag in tags):
+            self.errors[name] = CONTROL_MESSAGE
+        elif len(tags) > MAX_TAGS or any(len(tag) > 60 for tag in tags):
             self.errors[name] = f"At most {MAX_TAGS} tags of at most 60 characters."
         return tags
 
@@ -301,6 +316,8 @@ def _custom_value(definition: CustomField, value: Any) -> Any:
     if kind in (FieldType.TEXT, FieldType.LONG_TEXT):
         limit = 200 if kind == FieldType.TEXT else 5000
         text = str(value).strip()
+        if has_control_characters(text, allow_newlines=kind == FieldType.LONG_TEXT):
+            return _Invalid(CONTROL_MESSAGE)
         return text if len(text) <= limit else _Invalid(f"At most {limit} characters.")
     if kind in (FieldType.NUMBER, FieldType.MONEY):
         if isinstance(value, bool):

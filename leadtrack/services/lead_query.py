@@ -16,6 +16,7 @@ from leadtrack.models import Lead, LeadEmail, LeadPhone, LeadStatus, LeadTag, Or
 from leadtrack.services import access
 from leadtrack.services.contact_fields import normalize_phone
 from leadtrack.services.errors import ValidationError
+from leadtrack.services.ids import MAX_ID, parse_id
 
 SORTS = {
     "created": Lead.created_at,
@@ -27,7 +28,6 @@ SORTS = {
 TIME_FRAMES = ("today", "yesterday", "7d", "30d", "90d")
 PAGE_SIZE = 50
 MAX_LIMIT = 200
-MAX_ID = 2**63 - 1
 
 
 @dataclass
@@ -233,13 +233,9 @@ def _status(value: str, errors):
 
 
 def _int(value: str, name: str, errors) -> int | None:
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or abs(number) > MAX_ID:  # SQLite cannot even bind a larger one
+    number = parse_id(value)
+    if number is None:
         errors[name] = "Give a number."
-        return None
     return number
 
 

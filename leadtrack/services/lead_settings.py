@@ -23,6 +23,7 @@ from leadtrack.models import (
     StatusCategory,
 )
 from leadtrack.services.errors import NotFound, ValidationError
+from leadtrack.services.ids import parse_id
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _SOURCE_CODE = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
@@ -314,7 +315,7 @@ def _insert(session: Session, row, field: str, message: str) -> None:
 
 
 def _owned(session: Session, model, org_id: int, object_id: int):
-    if not 0 < object_id < 2**63:  # an id from a URL that no row can have
+    if parse_id(object_id) is None:  # an id from a URL that no row can have
         raise NotFound(f"{model.__name__} {object_id}")
     row = session.get(model, object_id)
     if row is None or row.org_id != org_id:
@@ -323,7 +324,8 @@ def _owned(session: Session, model, org_id: int, object_id: int):
 
 
 def status_by_id(session: Session, org_id: int, value) -> LeadStatus:
-    status = session.get(LeadStatus, int(value)) if str(value).isdigit() else None
+    status_id = parse_id(value)
+    status = session.get(LeadStatus, status_id) if status_id else None
     if status is None or status.org_id != org_id or not status.active:
         raise ValidationError({"status": "Pick a status."})
     return status

@@ -27,7 +27,7 @@ from leadtrack.models import (
 from leadtrack.services import history, lead_settings
 from leadtrack.services.errors import Forbidden, ValidationError
 from leadtrack.services.history import Actor
-from leadtrack.services.lead_fields import FieldReader
+from leadtrack.services.lead_fields import CONTROL_MESSAGE, FieldReader, has_control_characters
 
 SIMPLE_FIELDS = (
     "name",
@@ -61,12 +61,17 @@ def update_fields(
     raw: dict[str, Any],
     actor: Actor,
     now: datetime,
+    zone: str | None = None,
 ) -> Lead:
     """Apply a partial update (PATCH or the edit form); every changed field goes to history."""
-    reader = FieldReader(session, org)
+    reader = FieldReader(session, org, zone=zone)
     clean = reader.read(raw, partial=True)
     if reader.errors:
         raise ValidationError(reader.errors)
+    if "custom" in clean:  # values of fields switched off since are kept, not dropped
+        active = {f.key for f in lead_settings.custom_fields(session, org.id)}
+        kept = {k: v for k, v in (lead.custom or {}).items() if k not in active}
+        clean["custom"] = {**kept, **clean["custom"]}
     if "assignee_id" in clean and clean["assignee_id"] != lead.assignee_id:
         require(actor, Privilege.REASSIGN_LEADS)
     for name in SIMPLE_FIELDS:
@@ -147,6 +152,7 @@ def assign(
     previous = lead.assignee
     if previous is assignee:
         return
+    old_unit_id = lead.unit_id
     lead.assignee = assignee
     lead.assignee_id = assignee.id if assignee else None
     if assignee is not None:
@@ -166,6 +172,8 @@ def assign(
         to_id=assignee.id if assignee else None,
         to_name=assignee.name if assignee else None,
         reason=reason,
+        from_unit_id=old_unit_id,
+        to_unit_id=lead.unit_id,
     )
 
 
@@ -209,6 +217,8 @@ def close(
         raise ValidationError({"status": "Close with a won, lost or dead status."})
     if not reason.strip():
         raise ValidationError({"reason": "Say why the lead is closed."})
+    if has_control_characters(reason):
+        raise ValidationError({"reason": CONTROL_MESSAGE})
     change_status(session, lead, status, actor, now, reason=reason.strip()[:300])
 
 
@@ -242,6 +252,10 @@ def add_activity(
         errors["body"] = "At most 5000 characters."
     if kind == ActivityKind.NOTE and not body.strip():
         errors["body"] = "Write the note."
+    if has_control_characters(outcome):
+        errors["outcome"] = CONTROL_MESSAGE
+    if has_control_characters(body, allow_newlines=True):
+        errors["body"] = CONTROL_MESSAGE
     if occurred_at is not None and occurred_at > now:
         errors["occurred_at"] = "An activity cannot happen in the future."
     if errors:
@@ -289,8 +303,9 @@ def merge(session: Session, survivor: Lead, other: Lead, actor: Actor, now: date
         raise Forbidden("Only managers merge leads.")
     if survivor.id == other.id or survivor.org_id != other.org_id:
         raise ValidationError({"other_lead_id": "Pick another lead of this organization."})
-    if other.merged_into_id is not None:
-        raise ValidationError({"other_lead_id": "That lead was already merged."})
+    if other.merged_into_id is not None or survivor.merged_into_id is not None:
+        raise ValidationError({"other_lead_id": "One of these leads was already merged."})
+    old_emails, old_phones = [e.email for e in survivor.emails], [p.phone for p in survivor.phones]
     emails = [e.email for e in survivor.emails]
     phones = [p.phone for p in survivor.phones]
     for email in (e.email for e in other.emails):
@@ -307,6 +322,18 @@ def merge(session: Session, survivor: Lead, other: Lead, actor: Actor, now: date
             phones.append(phone)
     survivor.primary_email = survivor.primary_email or (emails or [""])[0]
     survivor.primary_phone = survivor.primary_phone or (phones or [""])[0]
+    for field_name, old, new in (("emails", old_emails, emails), ("phones", old_phones, phones)):
+        if old != new:
+            history.record(
+                session,
+                survivor,
+                actor,
+                now,
+                "field_changed",
+                field=field_name,
+                old=old,
+                new=list(new),
+            )
     add_tags(session, survivor, other.tags, actor, now)
     for column in ("company", "address", "district", "division", "profession", "value"):
         if not getattr(survivor, column) and getattr(other, column):
@@ -323,7 +350,7 @@ def merge(session: Session, survivor: Lead, other: Lead, actor: Actor, now: date
     other.merged_into_id = survivor.id
     dead = _first_status(session, other.org_id, StatusCategory.DEAD)
     if dead is not None:
-        other.status_id = dead.id
+        change_status(session, other, dead, actor, now, reason=f"Merged into lead #{survivor.id}")
     other.closed_at = other.closed_at or now
     other.close_reason = f"Merged into lead #{survivor.id}"
     history.record(

@@ -26,6 +26,7 @@ from leadtrack.models import ApiKey, Lead, Organization, Product
 from leadtrack.services import history, intake, lead_query, leads
 from leadtrack.services.errors import Forbidden, NotFound, ValidationError
 from leadtrack.services.history import Actor
+from leadtrack.services.ids import MAX_ID
 from leadtrack.timeutil import as_utc, utcnow
 
 DEFAULT_LIMIT = lead_query.PAGE_SIZE
@@ -35,7 +36,6 @@ FILTER_PARAMS = tuple(f.name for f in dataclass_fields(lead_query.LeadFilters) i
 LIST_PARAMS = (*FILTER_PARAMS, "limit", "cursor")
 ACTIVITY_FIELDS = ("kind", "outcome", "body", "occurred_at")
 MAX_IDEMPOTENCY_KEY = 200
-MAX_DB_INT = 2**63 - 1
 
 
 class InvalidRequest(Exception):
@@ -138,7 +138,7 @@ def _actor() -> Actor:
 
 def _lead(lead_id: int) -> Lead:
     """The lead of this key's organization; 404 for anything else (another tenant's too)."""
-    lead = db.session.get(Lead, lead_id) if 0 < lead_id <= MAX_DB_INT else None
+    lead = db.session.get(Lead, lead_id) if 0 < lead_id <= MAX_ID else None
     if lead is None or lead.org_id != g.api_key.org_id:
         raise NotFound(f"lead {lead_id}")
     return lead
@@ -224,7 +224,10 @@ def create_lead():
         db.session, _org(), body, _actor(), utcnow(), default_source="api", idempotency_key=key
     )
     answer = lead_json(result.lead, request.host_url)  # before the commit expires the lead
-    answer["existing_contact"] = result.existing.as_dict()
+    existing = result.existing
+    if not g.api_key.allows("leads:read"):  # an intake-only key learns no names or ids
+        existing = intake.ExistingContact(existing.count, None, None)
+    answer["existing_contact"] = existing.as_dict()
     location = _lead_url(result.lead)
     db.session.commit()
     response = jsonify(answer)
@@ -253,13 +256,13 @@ def list_leads():
     )
 
 
-@api_v1.get("/leads/<int:lead_id>")
+@api_v1.get("/leads/<id:lead_id>")
 @require_scope("leads:read")
 def get_lead(lead_id: int):
     return jsonify(lead_json(_lead(lead_id), request.host_url))
 
 
-@api_v1.patch("/leads/<int:lead_id>")
+@api_v1.patch("/leads/<id:lead_id>")
 @require_scope("leads:write")
 def update_lead(lead_id: int):
     lead = _lead(lead_id)
@@ -271,7 +274,7 @@ def update_lead(lead_id: int):
     return jsonify(answer)
 
 
-@api_v1.post("/leads/<int:lead_id>/activities")
+@api_v1.post("/leads/<id:lead_id>/activities")
 @require_scope("leads:write")
 def add_activity(lead_id: int):
     lead = _lead(lead_id)
@@ -286,7 +289,7 @@ def add_activity(lead_id: int):
     return response
 
 
-@api_v1.get("/leads/<int:lead_id>/history")
+@api_v1.get("/leads/<id:lead_id>/history")
 @require_scope("leads:read")
 def lead_history(lead_id: int):
     lead = _lead(lead_id)
