@@ -44,8 +44,10 @@ def _fill_choices(form: UserForm, org_id: int, editing: User | None = None) -> N
     form.backup_id.choices = people
 
 
-def _profile(form: UserForm) -> users.Profile:
-    extra = users.assignment_errors(current_user, form.role.data, form.unit_id.data, _scope_units())
+def _profile(form: UserForm, target: User | None = None) -> users.Profile:
+    extra = users.assignment_errors(
+        current_user, form.role.data, form.unit_id.data, _scope_units(), target
+    )
     return users.Profile(
         name=form.name.data or "",
         email=form.email.data or "",
@@ -116,7 +118,7 @@ def edit(user_id: int):
         form.fill_weekly_hours(person.working_hours or org.business_hours)
     if form.validate_on_submit():
         try:
-            users.update_user(db.session, org, person, _profile(form))
+            users.update_user(db.session, org, person, _profile(form, person))
         except ValidationError as exc:
             db.session.rollback()
             apply_errors(form, exc.errors)

@@ -48,7 +48,7 @@ def export_csv():
     org = current_org()
     export = _prepare(org, "csv")
     chunks = lead_export.csv_stream(db.session, export.stmt, org)
-    response = Response(stream_with_context(chunks), mimetype=lead_export.CSV_MIMETYPE)
+    response = Response(stream_with_context(chunks), content_type=lead_export.CSV_MIMETYPE)
     response.headers.update(NO_STORE)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response

@@ -91,7 +91,14 @@ def _results(stmt, filters: lead_query.LeadFilters, page: int) -> dict:
     ordered = lead_query.with_relations(lead_query.sorted_query(stmt, filters.sort))
     size = lead_query.PAGE_SIZE
     rows = db.session.scalars(ordered.offset((page - 1) * size).limit(size)).all()
-    return {"leads": rows, "total": total, "page": page, "pages": max(1, -(-total // size))}
+    capped = total > lead_query.COUNT_CAP
+    return {
+        "leads": rows,
+        "total": total,
+        "capped": capped,
+        "page": page,
+        "pages": max(1, -(-total // size)),
+    }
 
 
 @bp.post("/bulk")

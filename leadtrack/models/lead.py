@@ -31,6 +31,14 @@ class Lead(Base):
         Index("ix_lead_org_source", "org_id", "source", "created_at"),
         Index("ix_lead_org_follow_up", "org_id", "follow_up_at"),
         Index("ix_lead_org_name", "org_id", "name_key"),
+        # LIKE 'prefix%' can use an index on PostgreSQL only with pattern ops (unless the
+        # database collation is "C"); SQLite ignores postgresql_ops.
+        Index(
+            "ix_lead_org_name_prefix",
+            "org_id",
+            "name_key",
+            postgresql_ops={"name_key": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,7 +105,14 @@ class Lead(Base):
 
 class LeadEmail(Base):
     __tablename__ = "lead_email"
-    __table_args__ = (Index("ix_lead_email_org_email", "org_id", "email"),)
+    __table_args__ = (
+        Index(
+            "ix_lead_email_org_email",
+            "org_id",
+            "email",
+            postgresql_ops={"email": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
@@ -108,7 +123,14 @@ class LeadEmail(Base):
 
 class LeadPhone(Base):
     __tablename__ = "lead_phone"
-    __table_args__ = (Index("ix_lead_phone_org_phone", "org_id", "phone"),)
+    __table_args__ = (
+        Index(
+            "ix_lead_phone_org_phone",
+            "org_id",
+            "phone",
+            postgresql_ops={"phone": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))

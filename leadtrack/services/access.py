@@ -47,7 +47,10 @@ def scope_for(session: Session, actor: User) -> Scope:
         root = _managed_root(session, actor)
         if root is None:
             return Scope(org_id=actor.org_id, owner_id=actor.id)
-        return Scope(org_id=actor.org_id, unit_ids=unit_subtree_ids(session, root))
+        # Their units' records, and their own wherever they sit (a lead assigned to them).
+        return Scope(
+            org_id=actor.org_id, unit_ids=unit_subtree_ids(session, root), owner_id=actor.id
+        )
     return Scope(org_id=actor.org_id, owner_id=actor.id)
 
 

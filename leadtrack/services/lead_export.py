@@ -182,7 +182,7 @@ def prepare(
         raise ValueError(f"unknown export format {fmt!r}")
     try:
         stmt = lead_query.build_query(session, org, actor, filters, now)
-        count = lead_query.count(session, stmt)
+        count = lead_query.count(session, stmt, cap=None)
     except (OverflowError, StatementError) as exc:
         # A filter value that datetime or the database cannot take (PostgreSQL refuses NUL
         # characters; a number or date out of range, should lead_query let one through) is a

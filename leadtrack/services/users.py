@@ -200,18 +200,26 @@ def colleagues(session: Session, org_id: int) -> list[User]:
 
 
 def assignable_roles(actor: User) -> tuple[Role, ...]:
-    """Organization admins hand out every role; managers who manage users, all but admin."""
+    """Organization admins hand out every role; anyone else given `manage_users` only their
+    own role or an agent's, so nobody can give more than they have."""
     if actor.role_enum is Role.ORG_ADMIN:
         return ORG_ROLES
-    return (Role.MANAGER, Role.AGENT, Role.RECEPTIONIST)
+    return tuple(dict.fromkeys((actor.role_enum, Role.AGENT)))
 
 
 def assignment_errors(
-    actor: User, role: str, unit_id: int | None, visible_unit_ids: frozenset[int] | None
+    actor: User,
+    role: str,
+    unit_id: int | None,
+    visible_unit_ids: frozenset[int] | None,
+    target: User | None = None,
 ) -> dict[str, str]:
-    """A delegated user manager may only hand out their roles, inside their own subtree."""
+    """A delegated user manager may only hand out their roles, inside their own subtree,
+    and nobody changes their own role."""
     errors: dict[str, str] = {}
-    if role in ORG_ROLES and role not in assignable_roles(actor):
+    if target is not None and target.id == actor.id and role != actor.role:
+        errors["role"] = "You cannot change your own role."
+    elif role in ORG_ROLES and role not in assignable_roles(actor):
         errors["role"] = "You cannot give this role."
     if visible_unit_ids is not None and unit_id not in visible_unit_ids:
         errors["unit_id"] = "Pick one of your own units."
