@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml package.json package-lock.json | cksum | cut -d' ' -f1)
 VENDOR := leadtrack/static/vendor
 
-.PHONY: run test bench install assets browser lint format clean
+.PHONY: run test bench bench-full install assets browser lint format clean
 
 run: install assets
 	$(BIN)/leadtrack db upgrade
@@ -20,6 +20,15 @@ test: install assets browser
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/list_bench.py --postgres-leads 100000 --sqlite-leads 50000 --runs 15
+	$(BIN)/python bench/export_bench.py --n 100000
+	$(BIN)/python bench/intake_bench.py --requests 1000
+
+# The issue's sizes: a million leads on PostgreSQL (about 15 minutes on 2 cores).
+bench-full: install
+	$(BIN)/python bench/list_bench.py --postgres-leads 1000000 --sqlite-leads 200000
+	$(BIN)/python bench/export_bench.py --n 1000000 --postgres
+	$(BIN)/python bench/intake_bench.py --rounds 2
 
 install: $(STAMP)
 

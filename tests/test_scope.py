@@ -131,3 +131,24 @@ class TestDelegatedUserManagement:
             },
         )
         assert response.status_code == 302
+
+
+def test_a_delegated_user_manager_cannot_promote_themself(web, app, tenant):
+    with app.app_context():
+        agent = db.session.get(User, tenant.agent.id)
+        users.set_privilege_overrides(agent, {Privilege.MANAGE_USERS: True})
+        db.session.commit()
+    web.login(tenant.agent.email, PASSWORD)
+    web.get(f"/admin/users/{tenant.agent.id}")
+    page = web.post(
+        f"/admin/users/{tenant.agent.id}",
+        {
+            "name": tenant.agent.name,
+            "email": tenant.agent.email,
+            "role": "manager",
+            "unit_id": tenant.store.id,
+        },
+    ).get_data(as_text=True)
+    assert "You cannot change your own role." in page
+    with app.app_context():
+        assert db.session.get(User, tenant.agent.id).role == "agent"
