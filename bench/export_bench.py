@@ -77,19 +77,56 @@ _LAST = (
     "Lange Yılmaz Kowalski Nguyen Rossi García O'Brien Schmitt Werner Krause"
 )
 FIRST, LAST = _FIRST.split(), _LAST.split()
-STREETS = ("Hauptstraße", "Bahnhofstraße", "Gartenweg", "Lindenallee", "Schillerstraße",
-           "Am Markt", "Kirchplatz", "Bergstraße", "Hafenstraße", "Rosenweg")  # fmt: skip
+STREETS = (
+    "Hauptstraße",
+    "Bahnhofstraße",
+    "Gartenweg",
+    "Lindenallee",
+    "Schillerstraße",
+    "Am Markt",
+    "Kirchplatz",
+    "Bergstraße",
+    "Hafenstraße",
+    "Rosenweg",
+)
 DISTRICTS = ("Mitte", "Altona", "Eimsbüttel", "Nord", "Wandsbek", "Harburg", "Bergedorf")
 DIVISIONS = ("Hamburg", "Schleswig-Holstein", "Niedersachsen", "Bremen")
-PROFESSIONS = ("Engineer", "Teacher", "Nurse", "Student", "Retired", "Lawyer", "Driver",
-               "Chef", "Architect", "Self-employed", "")  # fmt: skip
+PROFESSIONS = (
+    "Engineer",
+    "Teacher",
+    "Nurse",
+    "Student",
+    "Retired",
+    "Lawyer",
+    "Driver",
+    "Chef",
+    "Architect",
+    "Self-employed",
+    "",
+)
 COMPANY_SUFFIX = ("GmbH", "AG", "KG", "& Co. KG", "e.K.", "Ltd")
 DOMAINS = ("example.com", "mail.example.org", "web.example.net", "firma.example.de")
 TAGS = ("vip", "test-drive", "financing", "trade-in", "newsletter", "callback", "fleet")
-SOURCES = (("web", 35), ("phone", 20), ("walk-in", 15), ("email", 10), ("referral", 8),
-           ("campaign", 7), ("api", 3), ("import", 2))  # fmt: skip
-STATUS_WEIGHTS = {"New": 20, "Contacted": 18, "Qualified": 12, "Follow-up": 12,
-                  "Could not reach": 8, "Won": 12, "Lost": 12, "Dead": 6}  # fmt: skip
+SOURCES = (
+    ("web", 35),
+    ("phone", 20),
+    ("walk-in", 15),
+    ("email", 10),
+    ("referral", 8),
+    ("campaign", 7),
+    ("api", 3),
+    ("import", 2),
+)
+STATUS_WEIGHTS = {
+    "New": 20,
+    "Contacted": 18,
+    "Qualified": 12,
+    "Follow-up": 12,
+    "Could not reach": 8,
+    "Won": 12,
+    "Lost": 12,
+    "Dead": 6,
+}
 LOST_REASONS = ("Price too high", "Bought elsewhere", "No longer interested", "No budget")
 INTERESTS = ("Test drive", "Leasing", "Service", "Parts")
 
@@ -108,27 +145,48 @@ def peak_rss_mb() -> float:
 def seed(session: Session, n: int, rng: random.Random) -> tuple[int, int]:
     """An organization with stores, agents, two custom fields and `n` leads. Returns the
     organization's and its admin's ids."""
-    org = Organization(slug=f"export-bench-{os.getpid()}", name="Export Bench GmbH",
-                       timezone="Europe/Berlin", default_country="DE")  # fmt: skip
+    org = Organization(
+        slug=f"export-bench-{os.getpid()}",
+        name="Export Bench GmbH",
+        timezone="Europe/Berlin",
+        default_country="DE",
+    )
     session.add(org)
     session.flush()
     lead_settings.ensure_defaults(session, org)
     for position, (key, label, kind, options) in enumerate(
         (("budget", "Budget", "money", []), ("interest", "Interest", "select", list(INTERESTS)))
     ):
-        session.add(CustomField(org_id=org.id, key=key, label=label, type=kind,
-                                options=options, position=position))  # fmt: skip
-    stores = _ids(session, Unit, [
-        {"org_id": org.id, "name": f"Store {i + 1}", "kind": "store"} for i in range(STORES)
-    ])  # fmt: skip
-    people = [{"org_id": org.id, "email": f"admin@{org.slug}.example.com", "name": "Bench Admin",
-               "password_hash": "x", "role": Role.ORG_ADMIN.value}]  # fmt: skip
+        session.add(
+            CustomField(
+                org_id=org.id, key=key, label=label, type=kind, options=options, position=position
+            )
+        )
+    stores = _ids(
+        session,
+        Unit,
+        [{"org_id": org.id, "name": f"Store {i + 1}", "kind": "store"} for i in range(STORES)],
+    )
+    people = [
+        {
+            "org_id": org.id,
+            "email": f"admin@{org.slug}.example.com",
+            "name": "Bench Admin",
+            "password_hash": "x",
+            "role": Role.ORG_ADMIN.value,
+        }
+    ]
     people += [
-        {"org_id": org.id, "email": f"agent{i}@{org.slug}.example.com",
-         "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}", "password_hash": "x",
-         "role": Role.AGENT.value, "unit_id": stores[i % STORES]}
+        {
+            "org_id": org.id,
+            "email": f"agent{i}@{org.slug}.example.com",
+            "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            "password_hash": "x",
+            "role": Role.AGENT.value,
+            "unit_id": stores[i % STORES],
+        }
         for i in range(AGENTS)
-    ]  # fmt: skip
+    ]
     admin_id, *agent_ids = _ids(session, User, people)
     agents = [(agent_id, stores[i % STORES]) for i, agent_id in enumerate(agent_ids)]
     statuses = {
@@ -150,8 +208,17 @@ def seed(session: Session, n: int, rng: random.Random) -> tuple[int, int]:
         size = min(BATCH, n - done)
         leads, contacts = [], []
         for _ in range(size):
-            lead, extra = _lead(org.id, rng, agents, stores, statuses, status_names,
-                                status_weights, source_codes, source_weights)  # fmt: skip
+            lead, extra = _lead(
+                org.id,
+                rng,
+                agents,
+                stores,
+                statuses,
+                status_names,
+                status_weights,
+                source_codes,
+                source_weights,
+            )
             leads.append(lead)
             contacts.append(extra)
         lead_ids = list(range(next_id, next_id + size))
@@ -163,10 +230,14 @@ def seed(session: Session, n: int, rng: random.Random) -> tuple[int, int]:
         session.execute(insert(Lead.__table__), leads)
         emails, phones, tags = [], [], []
         for lead_id, (lead_emails, lead_phones, lead_tags) in zip(lead_ids, contacts, strict=True):
-            emails += [{"org_id": org.id, "lead_id": lead_id, "email": e, "position": p}
-                       for p, e in enumerate(lead_emails)]  # fmt: skip
-            phones += [{"org_id": org.id, "lead_id": lead_id, "phone": ph, "position": p}
-                       for p, ph in enumerate(lead_phones)]  # fmt: skip
+            emails += [
+                {"org_id": org.id, "lead_id": lead_id, "email": e, "position": p}
+                for p, e in enumerate(lead_emails)
+            ]
+            phones += [
+                {"org_id": org.id, "lead_id": lead_id, "phone": ph, "position": p}
+                for p, ph in enumerate(lead_phones)
+            ]
             tags += [{"org_id": org.id, "lead_id": lead_id, "tag": t} for t in lead_tags]
         for model, rows in ((LeadEmail, emails), (LeadPhone, phones), (LeadTag, tags)):
             if rows:
@@ -177,8 +248,9 @@ def seed(session: Session, n: int, rng: random.Random) -> tuple[int, int]:
             rate = done / (time.perf_counter() - started)
             log(f"seeded {done:,} leads ({rate:,.0f}/s)")
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT setval(pg_get_serial_sequence('lead', 'id'), :top)"),
-                        {"top": next_id - 1})  # fmt: skip
+        session.execute(
+            text("SELECT setval(pg_get_serial_sequence('lead', 'id'), :top)"), {"top": next_id - 1}
+        )
         session.commit()
     return org.id, admin_id
 
@@ -188,8 +260,17 @@ def _ids(session: Session, model: type, rows: list[dict]) -> list[int]:
     return list(session.scalars(stmt, rows))
 
 
-def _lead(org_id, rng, agents, stores, statuses, status_names, status_weights, source_codes,
-          source_weights):  # fmt: skip
+def _lead(
+    org_id,
+    rng,
+    agents,
+    stores,
+    statuses,
+    status_names,
+    status_weights,
+    source_codes,
+    source_weights,
+):
     first, last = rng.choice(FIRST), rng.choice(LAST)
     name = f"{first} {last}"
     if rng.random() < 0.005:  # what the neutralization is for
@@ -374,14 +455,14 @@ def main() -> None:
     parser.add_argument("--chunk-size", type=int, default=lead_export.CHUNK_SIZE)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the temp SQLite file")
-    parser.add_argument("--export-only", nargs=3, metavar=("URL", "ORG_ID", "ADMIN_ID"),
-                        help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument(
+        "--export-only", nargs=3, metavar=("URL", "ORG_ID", "ADMIN_ID"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
 
     if args.export_only:
         url, org_id, admin_id = args.export_only
-        result = export(url, int(org_id), int(admin_id), args.filters, args.format,
-                        args.chunk_size)  # fmt: skip
+        result = export(url, int(org_id), int(admin_id), args.filters, args.format, args.chunk_size)
         print(json.dumps(result))
         return
 
@@ -399,19 +480,34 @@ def main() -> None:
         engine.dispose()
         log(f"exporting ({args.format}) in a child process")
         child = subprocess.run(  # noqa: S603 - our own script, our own arguments
-            [sys.executable, __file__, "--export-only", url, str(org_id), str(admin_id),
-             "--filters", args.filters, "--format", args.format,
-             "--chunk-size", str(args.chunk_size)],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                __file__,
+                "--export-only",
+                url,
+                str(org_id),
+                str(admin_id),
+                "--filters",
+                args.filters,
+                "--format",
+                args.format,
+                "--chunk-size",
+                str(args.chunk_size),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         result = json.loads(child.stdout.strip().splitlines()[-1])
         result["database"] = server(url)
     print(f"database         {result['database']}")
     print(f"leads seeded     {args.n:,} in {seed_seconds:,.1f} s")
     print(f"filters          {args.filters or '(none)'}; chunk {args.chunk_size:,}")
     print(f"count query      {result['count']:,} rows in {result['count_seconds'] * 1000:,.0f} ms")
-    print(f"export ({result['format']})     {result['rows']:,} rows, "
-          f"{result['megabytes']:,.1f} MB in {result['export_seconds']:,.2f} s")  # fmt: skip
+    print(
+        f"export ({result['format']})     {result['rows']:,} rows, "
+        f"{result['megabytes']:,.1f} MB in {result['export_seconds']:,.2f} s"
+    )
     if result["first_rows_seconds"] is not None:
         print(f"first rows after {result['first_rows_seconds'] * 1000:,.0f} ms")
     print(f"rows/s           {result['rows_per_second']:,.0f} (wall clock)")

@@ -557,8 +557,13 @@ class LeadMaker:
             ids.event += 1
         if len(recent) > RECENT_WINDOW:
             del recent[: len(recent) - RECENT_WINDOW // 2]
-        return {"lead": leads, "lead_email": emails, "lead_phone": phones, "lead_tag": tags,
-                "lead_event": events}  # fmt: skip
+        return {
+            "lead": leads,
+            "lead_email": emails,
+            "lead_phone": phones,
+            "lead_tag": tags,
+            "lead_event": events,
+        }
 
 
 # -- inserting --------------------------------------------------------------------------------

@@ -54,9 +54,12 @@ def has_horizontal_scroll(page: Page) -> bool:
 @pytest.fixture
 def phone_page(browser, live_server):
     context = browser.new_context(
-        viewport=PHONE, base_url=live_server, is_mobile=True, has_touch=True,
+        viewport=PHONE,
+        base_url=live_server,
+        is_mobile=True,
+        has_touch=True,
         device_scale_factor=2,
-    )  # fmt: skip
+    )
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()

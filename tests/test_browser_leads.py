@@ -31,9 +31,12 @@ document.addEventListener("pointerdown", () => {
 @pytest.fixture
 def phone_page(browser, live_server):
     context = browser.new_context(
-        viewport=PHONE, base_url=live_server, is_mobile=True, has_touch=True,
+        viewport=PHONE,
+        base_url=live_server,
+        is_mobile=True,
+        has_touch=True,
         device_scale_factor=2,
-    )  # fmt: skip
+    )
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
@@ -115,9 +118,12 @@ def test_receptionist_enters_a_walk_in_with_the_keyboard_only(page: Page, live_s
 
 def test_new_lead_form_shows_an_existing_contact_while_typing(page: Page, app, live_server, tenant):
     earlier = make_lead(
-        app, tenant.org.id, name="Earlier Person", phones="030 5550123",
+        app,
+        tenant.org.id,
+        name="Earlier Person",
+        phones="030 5550123",
         assignee_id=tenant.agent.id,
-    )  # fmt: skip
+    )
     sign_in(page, tenant.receptionist.email)
     expect(page).to_have_url(f"{live_server}/")
     page.goto("/leads/new")
@@ -137,9 +143,12 @@ def test_new_lead_form_shows_an_existing_contact_while_typing(page: Page, app, l
 
 def test_agent_logs_a_call_and_the_lead_counts_as_responded(page: Page, app, tenant):
     lead_id = make_lead(
-        app, tenant.org.id, name="Carla Caller", phones="030 5550150",
+        app,
+        tenant.org.id,
+        name="Carla Caller",
+        phones="030 5550150",
         assignee_id=tenant.agent.id,
-    )  # fmt: skip
+    )
     sign_in(page, tenant.agent.email)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Hello, ")
     page.goto(f"/leads/{lead_id}")
@@ -248,11 +257,16 @@ def overflow(page: Page) -> int:
 def phone_lead(app, tenant) -> int:
     make_lead(app, tenant.org.id, name="Bo Li", phones="030 5550161", source="phone")
     return make_lead(
-        app, tenant.org.id, name="Maximiliane Wolfeschlegelsteinhausen-Bergerdorff",
-        phones="030 5550160, 0151 23456789", emails="maximiliane.wolfeschlegel@example.de",
-        company="Autohaus Nord-Süd Vertriebsgesellschaft mbH", tags="suv, trade-in, finance",
-        value="48900", assignee_id=tenant.agent.id,
-    )  # fmt: skip
+        app,
+        tenant.org.id,
+        name="Maximiliane Wolfeschlegelsteinhausen-Bergerdorff",
+        phones="030 5550160, 0151 23456789",
+        emails="maximiliane.wolfeschlegel@example.de",
+        company="Autohaus Nord-Süd Vertriebsgesellschaft mbH",
+        tags="suv, trade-in, finance",
+        value="48900",
+        assignee_id=tenant.agent.id,
+    )
 
 
 def test_phone_lead_list_fits_the_width(phone_page: Page, app, live_server, tenant):

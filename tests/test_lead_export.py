@@ -40,27 +40,46 @@ def leads(app, tenant, other_tenant) -> dict[str, int]:
     with app.app_context():
         ids = {
             "anna": _create(
-                tenant.org, tenant.admin, name="Anna Agent", phones=["030 1234567"],
-                emails=["anna@example.com", "anna.b@example.com"], tags=["vip", "car"],
-                value="12500", company="Acme Cars", assignee_id=tenant.agent.id,
+                tenant.org,
+                tenant.admin,
+                name="Anna Agent",
+                phones=["030 1234567"],
+                emails=["anna@example.com", "anna.b@example.com"],
+                tags=["vip", "car"],
+                value="12500",
+                company="Acme Cars",
+                assignee_id=tenant.agent.id,
             ),
             "evil": _create(
-                tenant.org, tenant.admin, name=HYPERLINK, emails=["evil@example.com"],
-                company="-2+3", source="phone", assignee_id=tenant.agent.id,
+                tenant.org,
+                tenant.admin,
+                name=HYPERLINK,
+                emails=["evil@example.com"],
+                company="-2+3",
+                source="phone",
+                assignee_id=tenant.agent.id,
             ),
             "harry": _create(
-                tenant.org, tenant.admin, name="Harry Harbour", phones=["+49 40 7654321"],
+                tenant.org,
+                tenant.admin,
+                name="Harry Harbour",
+                phones=["+49 40 7654321"],
                 assignee_id=tenant.other_agent.id,
             ),
             "una": _create(
-                tenant.org, tenant.admin, name="Una Unassigned", emails=["una@example.com"],
+                tenant.org,
+                tenant.admin,
+                name="Una Unassigned",
+                emails=["una@example.com"],
                 source="referral",
             ),
             "gloria": _create(
-                other_tenant.org, other_tenant.admin, name="Gloria Globex",
+                other_tenant.org,
+                other_tenant.admin,
+                name="Gloria Globex",
                 emails=["gloria@example.com"],
             ),
-        }  # fmt: skip
+        }
         db.session.commit()
         return ids
 
@@ -138,15 +157,19 @@ class TestCsv:
     def test_custom_fields_are_columns(self, web, app, tenant, leads):
         with app.app_context():
             org = db.session.get(Organization, tenant.org.id)
-            for key, label, kind in (("budget", "Budget", "money"), ("note", "@Note", "text"),
-                                     ("colours", "Colours", "multi_select")):  # fmt: skip
+            for key, label, kind in (
+                ("budget", "Budget", "money"),
+                ("note", "@Note", "text"),
+                ("colours", "Colours", "multi_select"),
+            ):
                 lead_settings.add_custom_field(
                     db.session, org, key=key, label=label, type=kind, options=["red", "blue"]
                 )
             db.session.commit()
             custom = {"budget": "1500.5", "note": "=1+1", "colours": ["red", "blue"]}
-            _create(tenant.org, tenant.admin, name="Carl Custom", phones=["030 5555555"],
-                    custom=custom)  # fmt: skip
+            _create(
+                tenant.org, tenant.admin, name="Carl Custom", phones=["030 5555555"], custom=custom
+            )
             db.session.commit()
         web.login(tenant.admin.email, PASSWORD)
         rows = _csv(web.get("/leads/export.csv?name=carl"))
@@ -169,8 +192,14 @@ class TestCsv:
 
     def test_a_bad_filter_is_a_400_page(self, web, app, tenant, leads):
         web.login(tenant.admin.email, PASSWORD)
-        for query in ("time_frame=forever", "created_from=2026-13-01", "status=open-ish",
-                      "assignee=somebody", "unit=x", "follow_up=someday"):  # fmt: skip
+        for query in (
+            "time_frame=forever",
+            "created_from=2026-13-01",
+            "status=open-ish",
+            "assignee=somebody",
+            "unit=x",
+            "follow_up=someday",
+        ):
             for suffix in ("csv", "xlsx"):
                 response = web.client.get(f"/leads/export.{suffix}?{query}")
                 assert response.status_code == 400, query
@@ -286,8 +315,10 @@ class TestPrivilegeAndScope:
         assert _names(_csv(web.get("/leads/export.csv"))) == {"Anna Agent", "'" + HYPERLINK}
         other_web.login(tenant.area_manager.email, PASSWORD)
         assert _names(_csv(other_web.get("/leads/export.csv"))) == {
-            "Anna Agent", "'" + HYPERLINK, "Harry Harbour",
-        }  # fmt: skip
+            "Anna Agent",
+            "'" + HYPERLINK,
+            "Harry Harbour",
+        }
 
     def test_filters_cannot_widen_the_scope(self, web, tenant, leads):
         web.login(tenant.store_manager.email, PASSWORD)
@@ -301,8 +332,11 @@ class TestPrivilegeAndScope:
         body = web.get("/leads/export.csv").get_data(as_text=True)
         assert "Gloria" not in body and "gloria@" not in body
         assert _names(_csv(web.get("/leads/export.csv"))) == {
-            "Anna Agent", "'" + HYPERLINK, "Harry Harbour", "Una Unassigned",
-        }  # fmt: skip
+            "Anna Agent",
+            "'" + HYPERLINK,
+            "Harry Harbour",
+            "Una Unassigned",
+        }
         other_web.login(other_tenant.admin.email, PASSWORD)
         assert _names(_csv(other_web.get("/leads/export.csv"))) == {"Gloria Globex"}
         xlsx = other_web.client.get("/leads/export.xlsx").get_data()
@@ -348,9 +382,12 @@ class TestService:
     def test_per_lead_history_only_for_small_exports(self, ctx, tenant, leads):
         org = db.session.get(Organization, tenant.org.id)
         admin = db.session.get(User, tenant.admin.id)
-        assert lead_export.record_lead_events(
-            db.session, org, admin, [leads["anna"], leads["una"]], "csv", NOW
-        ) == 2  # fmt: skip
+        assert (
+            lead_export.record_lead_events(
+                db.session, org, admin, [leads["anna"], leads["una"]], "csv", NOW
+            )
+            == 2
+        )
         db.session.commit()
         kinds = db.session.scalars(
             select(LeadEvent.kind).where(LeadEvent.lead_id == leads["anna"])

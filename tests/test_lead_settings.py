@@ -172,12 +172,16 @@ class TestStatuses:
             ({"status-name": "", "status-category": "open"}, "Name the status."),
             ({"status-name": "   ", "status-category": "open"}, "Name the status."),
             ({"status-name": "x" * 61, "status-category": "open"}, "At most 60 characters."),
-            ({"status-name": "contacted", "status-category": "open"},
-             "There is already a status with this name."),
-            ({"status-name": "Pending", "status-category": "pending"},
-             "Pick a category: new, open, won, lost or dead."),
+            (
+                {"status-name": "contacted", "status-category": "open"},
+                "There is already a status with this name.",
+            ),
+            (
+                {"status-name": "Pending", "status-category": "pending"},
+                "Pick a category: new, open, won, lost or dead.",
+            ),
         ],
-    )  # fmt: skip
+    )
     def test_bad_status_input(self, app, admin_web, tenant, data, message):
         response = admin_web.post(f"{PAGE}/statuses", data, htmx=True)
         assert response.status_code == 422
@@ -214,8 +218,9 @@ class TestStatuses:
         assert "Keep at least one status of the &#39;new&#39; category." in _text(response)
         assert _row(app, LeadStatus, tenant.org.id, name="New").active
         # With a second one of the category, the first may go; intake starts leads in the other.
-        admin_web.post(f"{PAGE}/statuses", {"status-name": "Fresh", "status-category": "new"},
-                       htmx=True)  # fmt: skip
+        admin_web.post(
+            f"{PAGE}/statuses", {"status-name": "Fresh", "status-category": "new"}, htmx=True
+        )
         response = admin_web.post(f"{PAGE}/statuses/{new.id}/deactivate", htmx=True)
         assert response.status_code == 200
         with app.app_context():
@@ -225,8 +230,16 @@ class TestStatuses:
         won = _row(app, LeadStatus, tenant.org.id, name="Won")
         response = admin_web.post(f"{PAGE}/statuses/{won.id}/move/up", htmx=True)
         assert response.status_code == 200
-        expected = ["New", "Contacted", "Qualified", "Follow-up", "Won", "Could not reach",
-                    "Lost", "Dead"]  # fmt: skip
+        expected = [
+            "New",
+            "Contacted",
+            "Qualified",
+            "Follow-up",
+            "Won",
+            "Could not reach",
+            "Lost",
+            "Dead",
+        ]
         assert _status_names(app, tenant.org.id) == expected
         page = _text(admin_web.get(PAGE))
         positions = [page.index(f"<td>{name}</td>") for name in expected]
@@ -285,18 +298,26 @@ class TestSources:
         ("data", "message"),
         [
             ({"source-code": "", "source-name": "Billboard"}, "Give a code."),
-            ({"source-code": "bill board", "source-name": "Billboard"},
-             "Use lower-case letters, digits and dashes (at most 40)."),
-            ({"source-code": "-bill", "source-name": "Billboard"},
-             "Use lower-case letters, digits and dashes (at most 40)."),
-            ({"source-code": "b" * 41, "source-name": "Billboard"},
-             "Use lower-case letters, digits and dashes (at most 40)."),
-            ({"source-code": "WEB", "source-name": "Website"},
-             "There is already a source with this code."),
+            (
+                {"source-code": "bill board", "source-name": "Billboard"},
+                "Use lower-case letters, digits and dashes (at most 40).",
+            ),
+            (
+                {"source-code": "-bill", "source-name": "Billboard"},
+                "Use lower-case letters, digits and dashes (at most 40).",
+            ),
+            (
+                {"source-code": "b" * 41, "source-name": "Billboard"},
+                "Use lower-case letters, digits and dashes (at most 40).",
+            ),
+            (
+                {"source-code": "WEB", "source-name": "Website"},
+                "There is already a source with this code.",
+            ),
             ({"source-code": "billboard", "source-name": ""}, "Name the source."),
             ({"source-code": "billboard", "source-name": "b" * 81}, "At most 80 characters."),
         ],
-    )  # fmt: skip
+    )
     def test_bad_source_input(self, app, admin_web, tenant, data, message):
         response = admin_web.post(f"{PAGE}/sources", data, htmx=True)
         assert response.status_code == 422
@@ -357,11 +378,20 @@ class TestCustomFields:
         assert _intake(app, tenant) == {"custom.budget": "Budget band is required."}
 
     def test_each_type_can_be_added(self, app, admin_web, tenant):
-        types = ["text", "long_text", "number", "money", "date", "checkbox", "select",
-                 "multi_select"]  # fmt: skip
+        types = [
+            "text",
+            "long_text",
+            "number",
+            "money",
+            "date",
+            "checkbox",
+            "select",
+            "multi_select",
+        ]
         for kind in types:
-            response = self._add(admin_web, key=f"f_{kind}", label=kind.title(), type=kind,
-                                 required="")  # fmt: skip
+            response = self._add(
+                admin_web, key=f"f_{kind}", label=kind.title(), type=kind, required=""
+            )
             assert response.status_code == 200, kind
         with app.app_context():
             fields = lead_settings.custom_fields(db.session, tenant.org.id)
@@ -370,8 +400,10 @@ class TestCustomFields:
         page = _text(admin_web.get(PAGE))
         assert "Multi-select (several options)" in page and "Long text" in page
         errors = _intake(app, tenant, custom={"f_number": "many", "f_date": "tomorrow"})
-        assert errors == {"custom.f_number": "Give a number.",
-                          "custom.f_date": "Give a date such as 2026-12-01."}  # fmt: skip
+        assert errors == {
+            "custom.f_number": "Give a number.",
+            "custom.f_date": "Give a date such as 2026-12-01.",
+        }
 
     @pytest.mark.parametrize(
         ("overrides", "message"),
@@ -384,11 +416,13 @@ class TestCustomFields:
             ({"label": "l" * 81}, "At most 80 characters."),
             ({"type": "colour"}, "Pick a type from the list."),
             ({"options": ""}, "A choice field needs options, one per line."),
-            ({"options": " \r\n \r\n", "type": "multi_select"},
-             "A choice field needs options, one per line."),
+            (
+                {"options": " \r\n \r\n", "type": "multi_select"},
+                "A choice field needs options, one per line.",
+            ),
             ({"options": "x" * 101}, "At most 100 options of at most 100 characters each."),
         ],
-    )  # fmt: skip
+    )
     def test_bad_field_input(self, app, admin_web, tenant, overrides, message):
         response = self._add(admin_web, **overrides)
         assert response.status_code == 422
@@ -405,8 +439,12 @@ class TestCustomFields:
 
 class TestProducts:
     def _add(self, web, **fields):
-        data = {"product-category": "Cars", "product-brand": "Toyota", "product-name": "Corolla",
-                "product-variant": "Hybrid 1.8"}  # fmt: skip
+        data = {
+            "product-category": "Cars",
+            "product-brand": "Toyota",
+            "product-name": "Corolla",
+            "product-variant": "Hybrid 1.8",
+        }
         data.update({f"product-{k}": v for k, v in fields.items()})
         return web.post(f"{PAGE}/products", data, htmx=True)
 
@@ -488,8 +526,12 @@ class TestTenantIsolation:
             )
             product = lead_settings.add_product(db.session, org, name="Theirs")
             db.session.commit()
-            return {"status": status.id, "source": source.id, "field": field.id,
-                    "product": product.id}  # fmt: skip
+            return {
+                "status": status.id,
+                "source": source.id,
+                "field": field.id,
+                "product": product.id,
+            }
 
     def test_their_ids_are_not_found_and_unchanged(self, app, admin_web, theirs, other_tenant):
         urls = [

@@ -19,8 +19,18 @@ def register_blueprints(app: Flask) -> None:
     from leadtrack.blueprints.api import api_v1
     from leadtrack.blueprints.api import leads as api_leads  # noqa: F401 - adds its routes
 
-    modules = (auth, home, admin_org, admin_units, admin_users, admin_keys, platform, leads,
-               lead_export, lead_settings)  # fmt: skip
+    modules = (
+        auth,
+        home,
+        admin_org,
+        admin_units,
+        admin_users,
+        admin_keys,
+        platform,
+        leads,
+        lead_export,
+        lead_settings,
+    )
     for module in modules:
         app.register_blueprint(module.bp)
     app.register_blueprint(api_v1)

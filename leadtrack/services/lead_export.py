@@ -241,10 +241,17 @@ def record_lead_events(
         return 0
     actor_id = actor_user.id if actor_user is not None else None
     rows = [
-        {"org_id": org.id, "lead_id": lead_id, "at": now, "actor_id": actor_id, "via": via,
-         "kind": "exported", "data": {"format": fmt}}
+        {
+            "org_id": org.id,
+            "lead_id": lead_id,
+            "at": now,
+            "actor_id": actor_id,
+            "via": via,
+            "kind": "exported",
+            "data": {"format": fmt},
+        }
         for lead_id in lead_ids
-    ]  # fmt: skip
+    ]
     session.execute(insert(LeadEvent), rows)
     return len(rows)
 
@@ -339,9 +346,29 @@ def _chunk_rows(session, partition, names: _Names, zone: ZoneInfo, custom) -> li
     rows: list[list[Any]] = []
     append = rows.append
     for row in partition:
-        (lead_id, created, name, email, phone, company, address, district, division,
-         profession, source, status_id, assignee_id, unit_id, value, temperature, priority,
-         follow_up, closed, close_reason, *extra) = row  # fmt: skip
+        (
+            lead_id,
+            created,
+            name,
+            email,
+            phone,
+            company,
+            address,
+            district,
+            division,
+            profession,
+            source,
+            status_id,
+            assignee_id,
+            unit_id,
+            value,
+            temperature,
+            priority,
+            follow_up,
+            closed,
+            close_reason,
+            *extra,
+        ) = row
         out = [
             lead_id,
             created.astimezone(zone).isoformat(" ", "minutes")[:16],  # YYYY-MM-DD HH:MM
