@@ -359,7 +359,7 @@ def created_times(rng: random.Random, n: int, now: datetime) -> list[float]:
 # Columns written, in order (the rest keep their defaults or NULL).
 COLUMNS = {
     "lead": _words(
-        "id org_id name name_key company address district division profession source "
+        "id org_id name name_key company company_key address district division profession source "
         "intake_form value custom temperature score priority status_id assignee_id unit_id "
         "follow_up_at close_reason primary_email primary_phone previous_lead_id merged_into_id "
         "created_by_id created_via created_at updated_at first_assigned_at first_response_at "
@@ -507,13 +507,15 @@ class LeadMaker:
                 follow_up = at + randrange(1, 22) * 86_400 + (random_() - 0.5) * 21_600
             updated = min(now, max(at, first_assigned or 0, first_response or 0, closed_at or 0))
             value = round(math.exp(rng.gauss(8.5, 1.0)) / 10) * 10 if random_() < 0.55 else None
+            company = choice(self.companies) if random_() < 0.45 else ""
             leads.append(
                 (
                     lead_id,
                     org_id,
                     name,
                     name.lower(),
-                    choice(self.companies) if random_() < 0.45 else "",
+                    company,
+                    company.lower(),
                     address,
                     choice(DISTRICTS) if random_() < 0.6 else "",
                     choice(DIVISIONS) if random_() < 0.5 else "",

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from leadtrack.models.base import Base
 from leadtrack.models.catalog import LeadStatus, Product
@@ -39,6 +39,12 @@ class Lead(Base):
             "name_key",
             postgresql_ops={"name_key": "varchar_pattern_ops"},
         ),
+        Index(
+            "ix_lead_org_company_prefix",
+            "org_id",
+            "company_key",
+            postgresql_ops={"company_key": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +53,7 @@ class Lead(Base):
     # Lower-cased name, for case-insensitive prefix search on an index.
     name_key: Mapped[str] = mapped_column(String(200), default="")
     company: Mapped[str] = mapped_column(String(200), default="")
+    company_key: Mapped[str] = mapped_column(String(200), default="", server_default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     district: Mapped[str] = mapped_column(String(100), default="")
     division: Mapped[str] = mapped_column(String(100), default="")
@@ -93,6 +100,12 @@ class Lead(Base):
     previous_lead: Mapped[Lead | None] = relationship(
         foreign_keys=[previous_lead_id], remote_side=[id]
     )
+
+    @validates("name", "company")
+    def _keep_search_keys(self, key: str, value: str) -> str:
+        """The lower-cased copies that prefix search walks on an index follow every write."""
+        setattr(self, f"{key}_key", (value or "").lower())
+        return value
 
     @property
     def tags(self) -> list[str]:

@@ -182,7 +182,6 @@ def _new_lead(
     lead = Lead(
         org_id=org.id,
         name=clean["name"],
-        name_key=clean["name"].lower(),
         company=clean["company"],
         address=clean["address"],
         district=clean["district"],

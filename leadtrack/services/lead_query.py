@@ -154,7 +154,7 @@ def _search(org: Organization, q: str):
     text = q.lower()
     options = [
         Lead.name_key.startswith(text, autoescape=True),
-        func.lower(Lead.company).startswith(text, autoescape=True),
+        Lead.company_key.startswith(text, autoescape=True),
     ]
     if "@" in text:
         options.append(

@@ -77,8 +77,6 @@ def update_fields(
     for name in SIMPLE_FIELDS:
         if name in clean and getattr(lead, name) != clean[name]:
             _set(session, lead, name, clean[name], actor, now)
-    if "name" in clean:
-        lead.name_key = lead.name.lower()
     _update_contacts(session, lead, clean, actor, now)
     if "tags" in clean:
         set_tags(session, lead, clean["tags"], actor, now)
