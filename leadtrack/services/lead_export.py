@@ -552,6 +552,11 @@ def _csv_chunks(session: Session, stmt: Select[Any], layout: Layout, chunk_size:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(layout.header)
     yield BOM + buffer.getvalue()
+    if session.get_bind().dialect.name == "postgresql":
+        from leadtrack.services import lead_export_pg
+
+        yield from lead_export_pg.csv_rows(session, stmt, layout)
+        return
     for chunk in iter_chunks(session, stmt, None, layout, chunk_size=chunk_size):
         buffer.seek(0)
         buffer.truncate()

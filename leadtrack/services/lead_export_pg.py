@@ -1,0 +1,113 @@
+"""The CSV export on PostgreSQL: one `COPY (SELECT …) TO STDOUT` that formats every cell in
+the database, so the rows never become Python objects (several times faster than the
+portable path in `lead_export`, which SQLite and the XLSX file use).
+
+The cells are the portable path's, cell for cell: times in the organization's zone as
+"YYYY-MM-DD HH:MM", contacts and tags joined with "; ", names looked up, custom values by
+type, and every text cell that a spreadsheet would run as a formula neutralized with a
+leading apostrophe. Empty cells are NULL, which COPY writes as nothing (an empty string
+would come out as `""`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Select, bindparam, case, cast, func, literal, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
+from sqlalchemy.orm import Session
+
+from leadtrack.models import FieldType, Lead, LeadEmail, LeadPhone, LeadStatus, LeadTag, Unit, User
+
+TRIGGERS = ["=", "+", "-", "@", "\t", "\r"]
+FLUSH_BYTES = 256 * 1024
+
+
+def csv_rows(session: Session, stmt: Select[Any], layout) -> Iterator[str]:
+    """The data rows of the export as CSV text chunks (no BOM, no header)."""
+    query = export_select(stmt, layout)
+    connection = session.connection()
+    compiled = query.compile(
+        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+    )
+    sql = f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)"
+    raw = connection.connection.dbapi_connection
+    pending: list[bytes] = []
+    size = 0
+    with raw.cursor() as cursor, cursor.copy(sql, compiled.params) as copy:
+        for data in copy:
+            pending.append(bytes(data))
+            size += len(data)
+            if size >= FLUSH_BYTES:
+                yield b"".join(pending).decode()
+                pending, size = [], 0
+    if pending:
+        yield b"".join(pending).decode()
+
+
+def export_select(stmt: Select[Any], layout) -> Select[Any]:
+    zone = bindparam("export_zone", layout.timezone)
+    time_format = bindparam("export_time_format", "YYYY-MM-DD HH24:MI")
+    separator = bindparam("export_separator", "; ")
+
+    def local(column):
+        return func.to_char(func.timezone(zone, column), time_format)
+
+    def joined(model, column, order):
+        aggregate = func.string_agg(column, aggregate_order_by(separator, order))
+        return text(select(aggregate).where(model.lead_id == Lead.id).scalar_subquery())
+
+    def name_of(model, key):
+        return text(select(model.name).where(model.id == key).scalar_subquery())
+
+    columns = [
+        Lead.id,
+        local(Lead.created_at),
+        text(Lead.name),
+        joined(LeadEmail, LeadEmail.email, LeadEmail.position),
+        joined(LeadPhone, LeadPhone.phone, LeadPhone.position),
+        text(Lead.company),
+        text(Lead.address),
+        text(Lead.district),
+        text(Lead.division),
+        text(Lead.profession),
+        text(Lead.source),
+        name_of(LeadStatus, Lead.status_id),
+        name_of(User, Lead.assignee_id),
+        name_of(Unit, Lead.unit_id),
+        Lead.value,
+        func.nullif(Lead.temperature, ""),
+        func.nullif(Lead.priority, ""),
+        joined(LeadTag, LeadTag.tag, LeadTag.tag),
+        local(Lead.follow_up_at),
+        local(Lead.closed_at),
+        text(Lead.close_reason),
+        *(custom_cell(column, separator) for column in layout.columns),
+    ]
+    return stmt.with_only_columns(*columns)
+
+
+def text(expression):
+    """A text cell: empty is NULL, and a would-be formula gets a leading apostrophe."""
+    value = func.nullif(expression, "")
+    return case((func.left(value, 1).in_(TRIGGERS), literal("'") + value), else_=value)
+
+
+def custom_cell(column, separator):
+    value = cast(Lead.custom, JSONB)[column.key]
+    kind = func.jsonb_typeof(value)
+    as_text = value.astext
+    if column.type == FieldType.MONEY:
+        plain = func.nullif(as_text, "")
+    elif column.type == FieldType.NUMBER:
+        plain = case((kind == "number", as_text), else_=text(as_text))
+    else:
+        items = select(func.string_agg(literal_column("value"), separator)).select_from(
+            func.jsonb_array_elements_text(value)
+        )
+        plain = case((kind == "array", text(items.scalar_subquery())), else_=text(as_text))
+    return case(
+        (kind == "boolean", case((as_text == "true", "yes"), else_="no")),
+        else_=plain,
+    )
