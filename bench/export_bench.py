@@ -349,7 +349,7 @@ def export(url: str, org_id: int, admin_id: int, filters: str, fmt: str, chunk: 
         rss_before = peak_rss_mb()
         started = time.perf_counter()
         stmt = lead_query.build_query(session, org, admin, wanted, NOW)
-        count = lead_query.count(session, stmt)
+        count = lead_query.count(session, stmt, cap=None)
         counted = time.perf_counter()
         cpu_counted = time.process_time()
         stmt = lead_query.sorted_query(stmt, wanted.sort)
@@ -361,7 +361,7 @@ def export(url: str, org_id: int, admin_id: int, filters: str, fmt: str, chunk: 
                     data = piece.encode()
                     sink.write(data)
                     size += len(data)
-                    lines += piece.count("\r\n")
+                    lines += piece.count("\n")  # "\r\n" (portable path) or "\n" (COPY)
                     if first_chunk is None and lines > 1:
                         first_chunk = time.perf_counter() - counted
             rows = lines - 1

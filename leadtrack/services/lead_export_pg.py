@@ -33,9 +33,17 @@ def csv_rows(session: Session, stmt: Select[Any], layout) -> Iterator[str]:
     )
     sql = f"COPY ({compiled.string}) TO STDOUT WITH (FORMAT csv)"
     raw = connection.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        # The contact and tag aggregates of a big export hash better in memory than on disk;
+        # LOCAL: only for this transaction.
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        yield from _copy_out(cursor, sql, compiled.params)
+
+
+def _copy_out(cursor, sql: str, params) -> Iterator[str]:
     pending: list[bytes] = []
     size = 0
-    with raw.cursor() as cursor, cursor.copy(sql, compiled.params) as copy:
+    with cursor.copy(sql, params) as copy:
         for data in copy:
             pending.append(bytes(data))
             size += len(data)
