@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from leadtrack.blueprints.guards import current_org
 from leadtrack.blueprints.lead_forms import form_values, raw_from_form
 from leadtrack.extensions import db
-from leadtrack.models import Lead, Privilege, Role
+from leadtrack.models import Lead, Privilege
 from leadtrack.services import (
     access,
     bulk,
@@ -224,7 +224,7 @@ def _lead_context(lead: Lead) -> dict:
         ),
         "outcomes": leads.OUTCOMES,
         "can_reassign": current_user.can(Privilege.REASSIGN_LEADS),
-        "can_merge": current_user.role_enum in (Role.MANAGER, Role.ORG_ADMIN),
+        "can_merge": leads.may_merge(current_user),
         **_choices(),
     }
 

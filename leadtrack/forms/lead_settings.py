@@ -32,15 +32,20 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class StatusForm(FlaskForm):
-    name = StringField(
-        "Name",
+def _required_text(label: str, missing: str, limit: int) -> StringField:
+    """A stripped text input that must be filled and stay within `limit` characters."""
+    return StringField(
+        label,
         filters=[_strip],
         validators=[
-            DataRequired("Name the status."),
-            Length(max=60, message="At most 60 characters."),
+            DataRequired(missing),
+            Length(max=limit, message=f"At most {limit} characters."),
         ],
     )
+
+
+class StatusForm(FlaskForm):
+    name = _required_text("Name", "Name the status.", 60)
     category = SelectField(
         "Category",
         choices=[(c.value, label) for c, label in CATEGORY_LABELS.items()],
@@ -66,14 +71,7 @@ class SourceForm(FlaskForm):
             ),
         ],
     )
-    name = StringField(
-        "Name",
-        filters=[_strip],
-        validators=[
-            DataRequired("Name the source."),
-            Length(max=80, message="At most 80 characters."),
-        ],
-    )
+    name = _required_text("Name", "Name the source.", 80)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, prefix="source", **kwargs)
@@ -92,14 +90,7 @@ class CustomFieldForm(FlaskForm):
             ),
         ],
     )
-    label = StringField(
-        "Label",
-        filters=[_strip],
-        validators=[
-            DataRequired("Give a label."),
-            Length(max=80, message="At most 80 characters."),
-        ],
-    )
+    label = _required_text("Label", "Give a label.", 80)
     type = SelectField(
         "Type",
         choices=[(t.value, label) for t, label in FIELD_TYPE_LABELS.items()],
@@ -138,14 +129,7 @@ class ProductForm(FlaskForm):
         validators=[Length(max=80, message="At most 80 characters.")],
         render_kw={"list": "product-brand-names", "autocomplete": "off"},
     )
-    name = StringField(
-        "Product",
-        filters=[_strip],
-        validators=[
-            DataRequired("Name the product."),
-            Length(max=120, message="At most 120 characters."),
-        ],
-    )
+    name = _required_text("Product", "Name the product.", 120)
     variant = StringField(
         "Variant",
         description="Optional: model year, size, colour…",

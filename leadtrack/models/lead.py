@@ -112,6 +112,14 @@ class Lead(Base):
         return sorted(row.tag for row in self.tag_rows)
 
     @property
+    def state(self) -> str:
+        """new: nobody responded yet; open: responded; closed: won, lost or dead.
+        (Overdue arrives with the response clock.)"""
+        if self.closed_at is not None:
+            return "closed"
+        return "open" if self.first_response_at is not None else "new"
+
+    @property
     def is_closed(self) -> bool:
         return self.closed_at is not None
 

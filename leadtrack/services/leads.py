@@ -294,10 +294,14 @@ def _count_as_response(lead: Lead, actor: Actor, now: datetime) -> None:
         lead.first_response_at = now
 
 
+def may_merge(user: User | None) -> bool:
+    return user is not None and user.role_enum in (Role.MANAGER, Role.ORG_ADMIN)
+
+
 def merge(session: Session, survivor: Lead, other: Lead, actor: Actor, now: datetime) -> Lead:
     """Fold `other` into `survivor`: contacts, tags, activities and history move over;
     `other` is closed and points at the survivor."""
-    if actor.user is None or actor.user.role_enum not in (Role.MANAGER, Role.ORG_ADMIN):
+    if not may_merge(actor.user):
         raise Forbidden("Only managers merge leads.")
     if survivor.id == other.id or survivor.org_id != other.org_id:
         raise ValidationError({"other_lead_id": "Pick another lead of this organization."})

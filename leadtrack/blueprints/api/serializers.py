@@ -20,16 +20,6 @@ def person(user: User | None) -> dict[str, Any] | None:
     return {"id": user.id, "name": user.name} if user is not None else None
 
 
-def lead_state(lead: Lead) -> str:
-    """new: nobody responded yet; open: responded; closed: won, lost or dead.
-    (`overdue` arrives with the response clock.)"""
-    if lead.closed_at is not None:
-        return "closed"
-    if lead.first_response_at is not None:
-        return "open"
-    return "new"
-
-
 def lead_json(lead: Lead, base_url: str) -> dict[str, Any]:
     """`base_url` is the site root (request.host_url): `url` links to the lead's page."""
     status = lead.status
@@ -66,7 +56,7 @@ def lead_json(lead: Lead, base_url: str) -> dict[str, Any]:
         "closed_at": moment(lead.closed_at),
         "previous_lead_id": lead.previous_lead_id,
         "merged_into_id": lead.merged_into_id,
-        "state": lead_state(lead),
+        "state": lead.state,
         "url": f"{base_url.rstrip('/')}/leads/{lead.id}",
     }
 
