@@ -7,12 +7,15 @@ import logging
 from redis import Redis
 from rq.cron import CronScheduler
 
+from jobs.alerts import sweep
 from jobs.system import heartbeat
 
 HEARTBEAT_SECONDS = 30
+ALERT_SWEEP_SECONDS = 15
 
 
 def build_cron_scheduler(connection: Redis, level: int = logging.INFO) -> CronScheduler:
     scheduler = CronScheduler(connection=connection, logging_level=level or logging.INFO)
     scheduler.register(heartbeat, queue_name="default", interval=HEARTBEAT_SECONDS)
+    scheduler.register(sweep, queue_name="default", interval=ALERT_SWEEP_SECONDS)
     return scheduler

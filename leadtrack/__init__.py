@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from leadtrack import redis_conn
 from leadtrack.config import build_config
 from leadtrack.extensions import csrf, db, limiter, login_manager, migrate
-from leadtrack.services import passwords
+from leadtrack.services import outbox, passwords
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
     csrf.init_app(app)
     limiter.init_app(app)
+    outbox.init_app(app)
     _init_login(app)
 
     from leadtrack.blueprints import register_blueprints

@@ -9,6 +9,7 @@ def register_blueprints(app: Flask) -> None:
         admin_org,
         admin_units,
         admin_users,
+        alert_links,
         auth,
         home,
         lead_export,
@@ -30,6 +31,7 @@ def register_blueprints(app: Flask) -> None:
         leads,
         lead_export,
         lead_settings,
+        alert_links,
     )
     for module in modules:
         app.register_blueprint(module.bp)

@@ -27,6 +27,14 @@ from leadtrack.models.lead import (
     LeadPhone,
     LeadTag,
 )
+from leadtrack.models.notification import (
+    AlertPreferences,
+    AlertSettings,
+    ChannelName,
+    DeliveryStatus,
+    Notification,
+    NotificationTemplate,
+)
 from leadtrack.models.organization import WEEKDAYS, Holiday, Organization
 from leadtrack.models.roles import ORG_ROLES, Privilege, Role
 from leadtrack.models.unit import UNIT_KINDS, Unit
@@ -43,11 +51,15 @@ __all__ = [
     "WEEKDAYS",
     "Activity",
     "ActivityKind",
+    "AlertPreferences",
+    "AlertSettings",
     "ApiKey",
     "AuditEvent",
     "Base",
     "Brand",
+    "ChannelName",
     "CustomField",
+    "DeliveryStatus",
     "FieldType",
     "Holiday",
     "IdempotencyRecord",
@@ -58,6 +70,8 @@ __all__ = [
     "LeadSource",
     "LeadStatus",
     "LeadTag",
+    "Notification",
+    "NotificationTemplate",
     "Organization",
     "OutOfOffice",
     "Privilege",

@@ -175,6 +175,7 @@ class ActivityKind(StrEnum):
     SMS = "sms"
     MEETING = "meeting"
     NOTE = "note"
+    ACK = "ack"  # "I'm on it" from an alert: a response without a call yet
 
 
 class Activity(Base):

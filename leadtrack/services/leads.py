@@ -24,7 +24,7 @@ from leadtrack.models import (
     StatusCategory,
     User,
 )
-from leadtrack.services import history, lead_settings
+from leadtrack.services import history, lead_settings, outbox
 from leadtrack.services.errors import Forbidden, ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import CONTROL_MESSAGE, FieldReader, has_control_characters
@@ -172,6 +172,24 @@ def assign(
         reason=reason,
         from_unit_id=old_unit_id,
         to_unit_id=lead.unit_id,
+    )
+    if assignee is not None and assignee.id != actor.user_id:
+        _tell_assignee(session, lead, assignee, previous, now, reason)
+
+
+def _tell_assignee(
+    session: Session, lead: Lead, assignee: User, previous: User | None, now: datetime, reason: str
+) -> None:
+    details = {"reason": reason, "previous": previous.name if previous else ""}
+    outbox.notify(
+        session,
+        session.get(Organization, lead.org_id),
+        "lead_reassigned" if previous is not None else "lead_assigned",
+        assignee,
+        now,
+        lead=lead,
+        step=now.strftime("%Y%m%dT%H%M%S.%f"),
+        details=details,
     )
 
 
