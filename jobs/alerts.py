@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from leadtrack.extensions import db
 from leadtrack.queues import enqueue
-from leadtrack.services import delivery, outbox
+from leadtrack.services import delivery, outbox, reminders
 from leadtrack.timeutil import utcnow
 
 
@@ -25,3 +25,17 @@ def sweep() -> int:
     for start in range(0, len(ids), outbox.BATCH):
         enqueue(outbox.DELIVER_JOB, ids[start : start + outbox.BATCH])
     return len(ids)
+
+
+def follow_up_reminders() -> int:
+    written = reminders.follow_ups_due(db.session, utcnow())
+    db.session.commit()
+    db.session.remove()
+    return written
+
+
+def daily_digests() -> int:
+    written = reminders.digests_due(db.session, utcnow())
+    db.session.commit()
+    db.session.remove()
+    return written

@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
         lead_settings,
         leads,
         platform,
+        twilio_hooks,
     )
     from leadtrack.blueprints.api import api_v1
     from leadtrack.blueprints.api import leads as api_leads  # noqa: F401 - adds its routes
@@ -32,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
         lead_export,
         lead_settings,
         alert_links,
+        twilio_hooks,
     )
     for module in modules:
         app.register_blueprint(module.bp)

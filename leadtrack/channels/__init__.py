@@ -79,6 +79,9 @@ class Channel(Protocol):
 # name -> "module:attribute", imported on first use
 REGISTRY: dict[ChannelName, str] = {
     ChannelName.EMAIL: "leadtrack.channels.email:EmailChannel",
+    ChannelName.SMS: "leadtrack.channels.sms:SmsChannel",
+    ChannelName.VOICE: "leadtrack.channels.voice:VoiceChannel",
+    ChannelName.WEBHOOK: "leadtrack.channels.webhook:WebhookChannel",
 }
 
 

@@ -247,14 +247,14 @@ EVENTS: dict[str, AlertEvent] = {
             subject="{{ summary.count }} more alerts in the last hour",
             body="Hello {{ recipient.first_name }},\n\n"
             "to keep your {{ summary.channel }} quiet, {{ summary.count }} alerts of the last "
-            "hour were held back:\n{% for line in summary.items %}\n- {{ line }}{% endfor %}\n\n"
+            "hour were held back:\n{% for line in summary.lines %}\n- {{ line }}{% endfor %}\n\n"
             "They are all in LeadTrack: {{ links.inbox }}\n",
             short="{{ summary.count }} more LeadTrack alerts in the last hour. {{ links.inbox }}",
             about_lead=False,
             details=(
                 ("summary.count", "alerts held back"),
                 ("summary.channel", "the channel"),
-                ("summary.items", "their subjects"),
+                ("summary.lines", "their subjects"),
                 ("links.inbox", "link to the notification centre"),
             ),
         ),

@@ -229,7 +229,7 @@ def sample_context(event: AlertEvent) -> dict[str, Any]:
         "summary": {
             "count": 7,
             "channel": "SMS",
-            "items": ["New lead: Jana Schulz.", "Escalation: no response to Tom Becker yet."],
+            "lines": ["New lead: Jana Schulz.", "Escalation: no response to Tom Becker yet."],
         },
     }
     return context

@@ -32,6 +32,12 @@ DEFAULT_HOURLY_CAPS = {
     ChannelName.WEBHOOK: 60,
 }
 CAP_WINDOW = timedelta(hours=1)
+QUIET_PLACE = {  # "to keep your … quiet" in the summary
+    ChannelName.EMAIL: "inbox",
+    ChannelName.SMS: "phone",
+    ChannelName.VOICE: "phone",
+    ChannelName.WEBHOOK: "team chat",
+}
 SUMMARY_EVENT = "alert_summary"
 SUMMARY_LINES = 10
 STUCK_AFTER = timedelta(minutes=10)  # a claim older than this belonged to a worker that died
@@ -279,8 +285,7 @@ def _fold(session: Session, notification: Notification, now: datetime) -> None:
     notification.status = DeliveryStatus.FOLDED
     notification.receipt = f"summary:{summary.id}"
     notification.last_error = "Over the hourly limit for this channel; told in a summary."
-    if notification.subject == "" and notification.lead is not None:
-        notification.subject = f"{notification.event.replace('_', ' ')}: {notification.lead.name}"
+    _text(session, notification, _context(session, notification, now))  # for the summary
 
 
 def _summary_of(session: Session, summary: Notification) -> dict:
@@ -291,10 +296,11 @@ def _summary_of(session: Session, summary: Notification) -> dict:
             .order_by(Notification.id)
         )
     )
-    items = [n.subject or n.event.replace("_", " ") for n in folded[:SUMMARY_LINES]]
+    items = [n.subject or n.body[:160] for n in folded[:SUMMARY_LINES]]
     if len(folded) > SUMMARY_LINES:
         items.append(f"… and {len(folded) - SUMMARY_LINES} more")
-    return {"count": len(folded), "channel": summary.channel_enum.label, "items": items}
+    where = QUIET_PLACE.get(summary.channel_enum, summary.channel_enum.label)
+    return {"count": len(folded), "channel": where, "lines": items}
 
 
 # -- the sweep and the dead-letter list -------------------------------------------------------

@@ -55,11 +55,17 @@ def notify(
     lead: Lead | None = None,
     step: str = "",
     details: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+    stand_in: bool = True,
 ) -> list[Notification]:
-    """Alert `user` (or whoever stands in for them) about an event on each channel they chose.
-    Returns the rows written now; an alert already written for the same key is not repeated."""
+    """Alert `user` (or, when they are away and `stand_in`, whoever stands in for them)
+    about an event on each channel they chose. Returns the rows written now; an alert already
+    written for the same key is not repeated."""
     event = alert_events.get(event_key)
-    target = recipients.stand_in_for(user, now)
+    if stand_in:
+        target = recipients.stand_in_for(user, now)
+    else:
+        target = user if recipients.available(user, now) else None
     if target is None:
         log.warning("no one available for %s alert to user %s", event_key, user.id)
         return []
@@ -84,7 +90,7 @@ def notify(
             address=_address(channel, target),
             dedupe_key=dedupe_key(event_key, user.id, lead.id if lead else None, step, channel),
             urgent=event.urgent,
-            context={"details": details or {}},
+            context={"details": details or {}, **(context or {})},
             next_attempt_at=held_until if channel != ChannelName.IN_APP and held_until else now,
             created_at=now,
         )
