@@ -67,9 +67,13 @@ class AlertEvent:
                 link = " {{ links.view }}" if self.about_lead else ""
                 return "", self.short + link
             case ChannelName.VOICE:
-                return "", "Hello {{ recipient.first_name }}, this is LeadTrack. " + self.short
+                # The subject, not the short text: a phone number read aloud is noise.
+                return (
+                    "",
+                    "Hello {{ recipient.first_name }}, this is LeadTrack. " + self.subject + ".",
+                )
             case ChannelName.WEBHOOK:
-                link = " <{{ links.view }}|Open the lead>" if self.about_lead else ""
+                link = " {{ links.view }}" if self.about_lead else ""  # Slack and Teams link it
                 return self.subject, self.short + link
             case _:
                 return self.subject, self.short
