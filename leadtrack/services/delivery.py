@@ -165,9 +165,10 @@ def _linked(paragraph: str) -> Markup:
 
 
 def _headers(notification: Notification, context: dict) -> dict[str, str]:
-    if notification.recipient_id is None:
-        return {}
-    return {"List-Unsubscribe": f"<{context['links']['preferences']}>"}
+    headers = {"X-LeadTrack-Alert": str(notification.id)}  # support can find the row
+    if notification.recipient_id is not None:
+        headers["List-Unsubscribe"] = f"<{context['links']['preferences']}>"
+    return headers
 
 
 def _missing_address(notification: Notification) -> str:
