@@ -217,7 +217,9 @@ def test_an_away_users_alerts_go_to_their_backup(app, tenant):
     with app.app_context():
         agent = db.session.get(User, tenant.agent.id)
         agent.backup_id = tenant.other_agent.id
-        users.add_out_of_office(db.session, agent, now - timedelta(hours=1), now + timedelta(days=1))
+        users.add_out_of_office(
+            db.session, agent, now - timedelta(hours=1), now + timedelta(days=1)
+        )
         db.session.commit()
     assigned_lead(app, tenant, now=now)
     email = _email(app)

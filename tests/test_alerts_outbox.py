@@ -81,7 +81,8 @@ def _events(app, lead_id):
 
     with app.app_context():
         return [
-            e.kind for e in db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id))
+            e.kind
+            for e in db.session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead_id))
         ]
 
 
@@ -93,3 +94,68 @@ def test_a_job_run_twice_sends_once(app, tenant, run_jobs, smtp_sink):
         delivery.deliver(db.session, [email.id])
     run_jobs()  # the job queued after the commit finds it already sent
     assert len(smtp_sink.wait_for(2, timeout=1)) == 1
+
+
+def _ack_link(app, smtp_sink, run_jobs) -> str:
+    run_jobs()
+    [message] = smtp_sink.wait_for(1)
+    return re.search(r"I'm on it: http://localhost(/alert/\S+)", text_part(message)).group(1)
+
+
+def _activities(app, lead_id) -> int:
+    from sqlalchemy import func, select
+
+    from leadtrack.models import Activity
+
+    with app.app_context():
+        return db.session.scalar(
+            select(func.count()).select_from(Activity).where(Activity.lead_id == lead_id)
+        )
+
+
+def test_a_tampered_link_gets_a_clear_page_and_changes_nothing(
+    app, tenant, run_jobs, smtp_sink, web
+):
+    lead_id = assigned_lead(app, tenant)
+    link = _ack_link(app, smtp_sink, run_jobs)
+    head, _, signature = link.rpartition(".")
+    forged = head + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+
+    for response in (web.get(forged), web.post(forged, data={}), web.get(link + "x")):
+        assert response.status_code == 400
+        assert "not valid" in response.text
+    assert _activities(app, lead_id) == 0
+
+
+def test_an_expired_link_gets_a_clear_page(app, tenant, run_jobs, smtp_sink, web, monkeypatch):
+    lead_id = assigned_lead(app, tenant)
+    link = _ack_link(app, smtp_sink, run_jobs)
+    monkeypatch.setitem(app.config, "ALERT_LINK_MAX_AGE", -1)
+
+    response = web.post(link, data={})
+    assert response.status_code == 400
+    assert "expired" in response.text
+    assert _activities(app, lead_id) == 0
+
+
+def test_answering_twice_records_one_response(app, tenant, run_jobs, smtp_sink, web):
+    lead_id = assigned_lead(app, tenant)
+    link = _ack_link(app, smtp_sink, run_jobs)
+    web.post(link, data={})
+    again = web.get(link)
+    assert "is recorded" in again.text
+    web.post(link, data={})
+    assert _activities(app, lead_id) == 1
+
+
+def test_the_view_link_opens_the_lead(app, tenant):
+    from leadtrack.services import alert_links
+    from leadtrack.services.alert_links import AlertLink
+
+    lead_id = assigned_lead(app, tenant)
+    [email] = outbox(app, channel=ChannelName.EMAIL)
+    with app.test_request_context():
+        token = alert_links.make_token(AlertLink("view", email.id, tenant.agent.id, lead_id))
+    response = app.test_client().get(f"/alert/{token}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/leads/{lead_id}")
