@@ -10,11 +10,16 @@ def register_blueprints(app: Flask) -> None:
         admin_units,
         admin_users,
         alert_links,
+        alert_preferences,
+        alert_settings,
         auth,
+        deliveries,
         home,
         lead_export,
+        lead_messages,
         lead_settings,
         leads,
+        notifications,
         platform,
         twilio_hooks,
     )
@@ -34,6 +39,11 @@ def register_blueprints(app: Flask) -> None:
         lead_settings,
         alert_links,
         twilio_hooks,
+        notifications,
+        deliveries,
+        lead_messages,
+        alert_settings,
+        alert_preferences,
     )
     for module in modules:
         app.register_blueprint(module.bp)

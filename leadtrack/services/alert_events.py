@@ -80,6 +80,7 @@ class AlertEvent:
 
 
 _LEAD_FACTS = """
+
 Name: {{ lead.name }}{% if lead.company %} ({{ lead.company }}){% endif %}
 Phone: {{ lead.phone or "—" }}
 E-mail: {{ lead.email or "—" }}

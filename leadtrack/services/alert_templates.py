@@ -109,6 +109,9 @@ def _problem(source: str, sample: dict[str, Any]) -> str:
         name = node.attr if isinstance(node, nodes.Getattr) else node.name
         if name.startswith("_"):
             return f"“{name}” is not a placeholder; names starting with _ are not allowed."
+    unknown = _unknown_placeholder(tree, sample)
+    if unknown:
+        return f"Unknown placeholder “{unknown}”. Use one from the list."
     try:
         _strict.from_string(source).render(sample)
     except TemplateError as exc:
@@ -116,6 +119,38 @@ def _problem(source: str, sample: dict[str, Any]) -> str:
     except Exception as exc:
         return f"This text cannot be rendered: {exc}"
     return ""
+
+
+def _unknown_placeholder(tree: nodes.Template, sample: dict[str, Any]) -> str:
+    """The first dotted name (lead.nmae) that the sample context does not have. Names set
+    inside the template ({% for item in … %}) are left to the render check."""
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    for node in tree.find_all(nodes.Getattr):
+        path = _dotted(node)
+        if not path or path[0] in assigned:
+            continue
+        value: Any = sample
+        for part in path:
+            if not isinstance(value, dict):
+                break  # a method of a value, e.g. lead.name.upper(): the render check decides
+            if part not in value:
+                return ".".join(path)
+            value = value[part]
+    known = assigned | set(sample) | set(_strict.globals)
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name not in known:
+            return node.name
+    return ""
+
+
+def _dotted(node: nodes.Expr) -> list[str]:
+    parts: list[str] = []
+    while isinstance(node, nodes.Getattr):
+        parts.append(node.attr)
+        node = node.node
+    if not isinstance(node, nodes.Name):
+        return []
+    return [node.name, *reversed(parts)]
 
 
 def _explain(exc: TemplateError) -> str:
