@@ -301,6 +301,7 @@ class Anatomy:
     statuses: Counter
     sql: list[str]  # the statements of one request, first line of each
     sql_ms: float  # time inside cursor.execute (round trip + server), per request
+    cpu_ms: float  # CPU time of this process (the app's Python), per request
     redis_ms: float  # time in Redis commands (the rate limiter), per request
 
 
@@ -361,9 +362,11 @@ def anatomy(url: str, tmp: Path, token: str, requests: int, rng: random.Random) 
                     seen.clear()
                     clock.update(sql=0.0, redis=0.0)
                     started = time.perf_counter()
+                    cpu_started = time.process_time()
                 hdrs = {**headers, "Idempotency-Key": f"anatomy-{os.getpid()}-{label}-{number}"}
                 statuses[client.post(path, data=payload, headers=hdrs).status_code] += 1
             elapsed = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
         finally:
             event.remove(engine, "before_cursor_execute", before)
             event.remove(engine, "after_cursor_execute", after)
@@ -377,6 +380,7 @@ def anatomy(url: str, tmp: Path, token: str, requests: int, rng: random.Random) 
                 statuses,
                 seen[: round(per)],
                 clock["sql"] / requests * 1000,
+                cpu / requests * 1000,
                 clock["redis"] / requests * 1000,
             )
         )
@@ -520,11 +524,20 @@ def report(args, rounds, seeded, created, parts, loads, started) -> str:
             f"{args.anatomy} requests after 20 warm-up:",
             "",
             measure.table(
-                ["endpoint", "ms/request", "statements", "in SQL ms", "in Redis ms", "statuses"],
+                [
+                    "endpoint",
+                    "ms/request",
+                    "CPU ms",
+                    "statements",
+                    "in SQL ms",
+                    "in Redis ms",
+                    "statuses",
+                ],
                 [
                     [
                         a.label,
                         measure.ms(a.ms_per_request),
+                        measure.ms(a.cpu_ms),
                         f"{a.statements:.1f}",
                         measure.ms(a.sql_ms),
                         measure.ms(a.redis_ms),

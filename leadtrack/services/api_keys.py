@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from leadtrack.models import SCOPES, ApiKey, Organization, User
 from leadtrack.services.errors import NotFound, ValidationError
@@ -80,7 +80,9 @@ def authenticate(session: Session, token: str, now: datetime) -> ApiKey | None:
     parts = token.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[1])).first()
+    # Every API request needs the key's organization: load both in one statement.
+    stmt = select(ApiKey).options(joinedload(ApiKey.organization)).where(ApiKey.prefix == parts[1])
+    key = session.scalars(stmt).first()
     if key is None or key.is_revoked or not hmac.compare_digest(key.key_hash, _hash(token)):
         return None
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, joinedload
 
 from leadtrack.models import (
     IdempotencyRecord,
@@ -27,6 +27,8 @@ from leadtrack.services import history, lead_settings
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import FieldReader
+
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclass(frozen=True)
@@ -76,12 +78,7 @@ def find_existing_contact(
     from their e-mail once and called from their phone once is one contact."""
     ids = _leads_with(session, org_id, emails, phones)
     if ids:
-        more_emails = set(
-            session.scalars(select(LeadEmail.email).where(LeadEmail.lead_id.in_(ids)))
-        )
-        more_phones = set(
-            session.scalars(select(LeadPhone.phone).where(LeadPhone.lead_id.in_(ids)))
-        )
+        more_emails, more_phones = _contacts_of_leads(session, ids)
         if not (more_emails <= set(emails) and more_phones <= set(phones)):
             ids |= _leads_with(session, org_id, list(more_emails), list(more_phones))
     ids.discard(exclude_lead_id)
@@ -90,36 +87,48 @@ def find_existing_contact(
     if not ids:
         return NO_MATCH
     last = session.scalars(
-        select(Lead).where(Lead.id.in_(ids)).order_by(Lead.created_at.desc(), Lead.id.desc())
+        select(Lead)
+        .options(joinedload(Lead.assignee))
+        .where(Lead.id.in_(ids))
+        .order_by(Lead.created_at.desc(), Lead.id.desc())
     ).first()
     owner = last.assignee.name if last and last.assignee else None
     return ExistingContact(len(ids), last.id if last else None, owner)
 
 
 def _leads_with(session: Session, org_id: int, emails: list[str], phones: list[str]) -> set[int]:
-    """Leads (not merged away) with one of these e-mails or phones."""
-    ids: set[int] = set()
+    """Leads (not merged away) with one of these e-mails or phones, in one statement."""
+    matches = []
     if emails:
-        ids |= set(
-            session.scalars(
-                select(LeadEmail.lead_id).where(
-                    LeadEmail.org_id == org_id, LeadEmail.email.in_(emails)
-                )
-            )
+        matches.append(
+            select(LeadEmail.lead_id).where(LeadEmail.org_id == org_id, LeadEmail.email.in_(emails))
         )
     if phones:
-        ids |= set(
-            session.scalars(
-                select(LeadPhone.lead_id).where(
-                    LeadPhone.org_id == org_id, LeadPhone.phone.in_(phones)
-                )
-            )
+        matches.append(
+            select(LeadPhone.lead_id).where(LeadPhone.org_id == org_id, LeadPhone.phone.in_(phones))
         )
-    if ids:
-        ids = set(
-            session.scalars(select(Lead.id).where(Lead.id.in_(ids), Lead.merged_into_id.is_(None)))
+    if not matches:
+        return set()
+    return set(
+        session.scalars(
+            select(Lead.id).where(Lead.id.in_(union_all(*matches)), Lead.merged_into_id.is_(None))
         )
-    return ids
+    )
+
+
+def _contacts_of_leads(session: Session, ids: set[int]) -> tuple[set[str], set[str]]:
+    """All e-mails and all phones of these leads, in one statement."""
+    rows = session.execute(
+        union_all(
+            select(literal("email"), LeadEmail.email).where(LeadEmail.lead_id.in_(ids)),
+            select(literal("phone"), LeadPhone.phone).where(LeadPhone.lead_id.in_(ids)),
+        )
+    )
+    emails: set[str] = set()
+    phones: set[str] = set()
+    for kind, value in rows:
+        (emails if kind == "email" else phones).add(value)
+    return emails, phones
 
 
 def request_fingerprint(payload: dict[str, Any]) -> str:
@@ -241,8 +250,8 @@ def _initial_assignment(
 
 
 def _replay(session: Session, org: Organization, key: str, fingerprint: str) -> IntakeResult | None:
-    record = session.scalars(
-        select(IdempotencyRecord).where(
+    record = session.execute(
+        select(IdempotencyRecord.request_hash, IdempotencyRecord.lead_id).where(
             IdempotencyRecord.org_id == org.id, IdempotencyRecord.key == key
         )
     ).first()
@@ -274,11 +283,12 @@ def existing_before(session: Session, lead: Lead) -> ExistingContact:
 def _remember(session: Session, org: Organization, key: str, fingerprint: str, lead: Lead) -> None:
     if len(key) > 200:
         raise ValidationError({"Idempotency-Key": "At most 200 characters."})
-    record = IdempotencyRecord(org_id=org.id, key=key, request_hash=fingerprint, lead_id=lead.id)
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError as exc:  # a concurrent request with the same key won the race
+    values = {"org_id": org.id, "key": key, "request_hash": fingerprint, "lead_id": lead.id}
+    # One statement instead of SAVEPOINT / INSERT / RELEASE. A concurrent request with the
+    # same key that won the race makes this insert nothing.
+    insert = _INSERTS[session.get_bind(IdempotencyRecord).dialect.name]
+    stmt = insert(IdempotencyRecord.__table__).values(values).on_conflict_do_nothing()
+    if session.execute(stmt).rowcount == 0:
         raise ValidationError(
             {"Idempotency-Key": "A request with this key is being processed; retry."}
-        ) from exc
+        )

@@ -51,9 +51,20 @@ def statuses(session: Session, org_id: int, active_only: bool = True) -> list[Le
 
 
 def initial_status(session: Session, org_id: int) -> LeadStatus:
-    for status in statuses(session, org_id):
-        if status.category == StatusCategory.NEW:
-            return status
+    """The first active status of the 'new' category, in the organization's order."""
+    stmt = (
+        select(LeadStatus)
+        .where(
+            LeadStatus.org_id == org_id,
+            LeadStatus.active.is_(True),
+            LeadStatus.category == StatusCategory.NEW,
+        )
+        .order_by(LeadStatus.position, LeadStatus.id)
+        .limit(1)
+    )
+    status = session.scalars(stmt).first()
+    if status is not None:
+        return status
     raise ValidationError({"status": "The organization has no status of the 'new' category."})
 
 
