@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml package.json package-lock.json | cksum | cut -d' ' -f1)
 VENDOR := leadtrack/static/vendor
 
-.PHONY: run test bench bench-full install assets browser lint format clean
+.PHONY: run test bench bench-full bench-alerts install assets browser lint format clean
 
 run: install assets
 	$(BIN)/leadtrack db upgrade
@@ -29,6 +29,11 @@ bench-full: install
 	$(BIN)/python bench/list_bench.py --postgres-leads 1000000 --sqlite-leads 200000
 	$(BIN)/python bench/export_bench.py --n 1000000 --postgres
 	$(BIN)/python bench/intake_bench.py --rounds 2
+	$(BIN)/python bench/alerts.py
+
+# Alert delivery: 1,000 e-mails by 2 RQ workers to a loopback SMTP server (about 7 minutes).
+bench-alerts: install
+	$(BIN)/python bench/alerts.py
 
 install: $(STAMP)
 

@@ -122,10 +122,14 @@ def create_api_key(org_slug, scopes, name) -> None:
 def worker(burst: bool) -> None:
     """Run an RQ worker, with RQ's scheduler for jobs due at a set time."""
     from rq import Worker
+    from sqlalchemy.orm import configure_mappers
 
+    import jobs.alerts  # noqa: F401 - imported once here, not in every forked job
+    from leadtrack.channels import email  # noqa: F401
     from leadtrack.queues import QUEUE_NAMES
     from leadtrack.redis_conn import get_redis
 
+    configure_mappers()
     engine = db.engine
     # Each job runs in a forked child: it must not reuse the parent's pooled connections.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))

@@ -159,3 +159,27 @@ def test_the_view_link_opens_the_lead(app, tenant):
     response = app.test_client().get(f"/alert/{token}")
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/leads/{lead_id}")
+
+
+def test_alerts_of_one_transaction_are_queued_once_after_it_commits(app, tenant):
+    """Each alert is written in a savepoint; only the real commit may queue the job."""
+    from leadtrack.models import Lead, User
+    from leadtrack.queues import get_queue
+    from leadtrack.services import leads
+    from leadtrack.services.history import Actor
+    from leadtrack.timeutil import utcnow
+
+    from .support.leads import make_lead
+
+    lead_ids = [make_lead(app, tenant.org.id, name=f"Lead Number{n}") for n in range(2)]
+    with app.app_context():
+        manager = Actor(tenant.org.id, user=db.session.get(User, tenant.store_manager.id))
+        agent = db.session.get(User, tenant.agent.id)
+        for lead_id in lead_ids:
+            leads.assign(db.session, db.session.get(Lead, lead_id), agent, manager, utcnow())
+        db.session.flush()
+        assert get_queue().count == 0  # nothing queued before the commit
+        db.session.commit()
+        [job] = get_queue().jobs
+        emails = outbox(app, channel=ChannelName.EMAIL)
+        assert job.args == ([e.id for e in emails],)

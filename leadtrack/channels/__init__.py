@@ -68,7 +68,7 @@ class DeliveryRun:
     def __exit__(self, *exc_info) -> None:
         for connection in self.connections.values():
             with contextlib.suppress(Exception):  # it may have broken already
-                connection.close()
+                connection.quit()
         self.connections.clear()
 
 

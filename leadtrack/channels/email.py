@@ -90,13 +90,14 @@ def send(email: OutgoingEmail, *, smtp_url: str, mail_from: str, drop_dir: Path)
 
 
 def connect(settings: SmtpSettings, timeout: float = SMTP_TIMEOUT) -> smtplib.SMTP:
-    context = ssl.create_default_context()
     if settings.use_ssl:
-        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=timeout, context=context)
+        smtp = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=timeout)
     if settings.starttls:
-        smtp.starttls(context=context)
+        smtp.starttls(context=ssl.create_default_context())
     if settings.username:
         smtp.login(settings.username, settings.password or "")
     return smtp

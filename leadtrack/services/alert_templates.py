@@ -7,9 +7,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError, nodes
+from jinja2 import StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +73,16 @@ def render(
 
 
 def _render(env: SandboxedEnvironment, source: str, context: dict[str, Any]) -> str:
-    return env.from_string(source).render(context).strip() if source else ""
+    if not source:
+        return ""
+    template = _compiled(source) if env is _lenient else env.from_string(source)
+    return template.render(context).strip()
+
+
+@lru_cache(maxsize=512)
+def _compiled(source: str) -> Template:
+    """Compiling is most of a render's cost; a text's source is its own cache key."""
+    return _lenient.from_string(source)
 
 
 def check(event: AlertEvent, channel: ChannelName, subject: str, body: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from leadtrack import channels
 from leadtrack.channels import Accounts, DeliveryFailure, DeliveryRun, OutgoingAlert
@@ -48,53 +48,111 @@ NEEDS_ADDRESS = (ChannelName.EMAIL, ChannelName.SMS, ChannelName.VOICE)
 def deliver(
     session: Session, ids: Iterable[int], clock: Callable[[], datetime] = utcnow
 ) -> dict[int, DeliveryStatus]:
-    """Deliver these notifications (those still due and unclaimed); one commit each."""
+    """Deliver these notifications (those still due and unclaimed): one claim for the batch,
+    then one commit per notification, so a crash midway keeps what was sent."""
+    batch = Batch(session, claim(session, list(ids), clock()))
     outcomes = {}
     with DeliveryRun() as run:
-        for notification_id in ids:
-            status = deliver_one(session, notification_id, clock(), run)
-            if status is not None:
-                outcomes[notification_id] = status
+        for notification in batch.claimed:
+            outcomes[notification.id] = deliver_claimed(session, notification, clock(), run, batch)
     return outcomes
 
 
-def claim(session: Session, notification_id: int, now: datetime) -> Notification | None:
-    claimed = session.execute(
+def claim(session: Session, ids: list[int], now: datetime) -> list[Notification]:
+    """Take the rows that are due and not taken: only the job whose UPDATE hits a row sends
+    it, however many jobs (and sweeps) name it."""
+    if not ids:
+        return []
+    claimed = session.scalars(
         update(Notification)
         .where(
-            Notification.id == notification_id,
+            Notification.id.in_(ids),
             Notification.status.in_(CLAIMABLE),
             Notification.next_attempt_at <= now,
         )
         .values(status=DeliveryStatus.SENDING, claimed_at=now)
+        .returning(Notification.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
     session.commit()
-    if claimed.rowcount != 1:
-        return None
-    return session.get(Notification, notification_id, populate_existing=True)
+    if not claimed:
+        return []
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.id.in_(claimed))
+            .options(joinedload(Notification.recipient), joinedload(Notification.lead))
+            .order_by(Notification.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
-def deliver_one(
-    session: Session, notification_id: int, now: datetime, run: DeliveryRun
-) -> DeliveryStatus | None:
-    notification = claim(session, notification_id, now)
-    if notification is None:
-        return None
+class Batch:
+    """What the notifications of one job share: accounts, sender names, and how many alerts
+    each recipient got in the last hour (counted once, then kept up to date)."""
+
+    def __init__(self, session: Session, claimed: list[Notification]) -> None:
+        self.claimed = claimed
+        self._accounts: dict[int, tuple[Accounts, str]] = {}
+        self._sent = self._recent_counts(session, claimed)
+
+    def accounts(self, session: Session, org_id: int) -> tuple[Accounts, str]:
+        if org_id not in self._accounts:
+            org = session.get(Organization, org_id)
+            sender = (org.sender_name or org.name) if org else "LeadTrack"
+            self._accounts[org_id] = (accounts_for(session, org), sender)
+        return self._accounts[org_id]
+
+    def over_cap(self, session: Session, notification: Notification) -> bool:
+        if notification.recipient_id is None or notification.event == SUMMARY_EVENT:
+            return False
+        cap = hourly_cap(session, notification)
+        sent = self._sent.get((notification.recipient_id, notification.channel), 0)
+        return cap is not None and sent >= cap
+
+    def count(self, notification: Notification) -> None:
+        key = (notification.recipient_id, notification.channel)
+        self._sent[key] = self._sent.get(key, 0) + 1
+
+    @staticmethod
+    def _recent_counts(session: Session, claimed: list[Notification]) -> dict[tuple, int]:
+        recipients = {n.recipient_id for n in claimed if n.recipient_id is not None}
+        if not recipients:
+            return {}
+        since = min(n.claimed_at for n in claimed) - CAP_WINDOW
+        rows = session.execute(
+            select(Notification.recipient_id, Notification.channel, func.count())
+            .where(
+                Notification.recipient_id.in_(recipients),
+                Notification.status == DeliveryStatus.SENT,
+                Notification.sent_at > since,
+            )
+            .group_by(Notification.recipient_id, Notification.channel)
+        )
+        return {(recipient, channel): sent for recipient, channel, sent in rows}
+
+
+def deliver_claimed(
+    session: Session, notification: Notification, now: datetime, run: DeliveryRun, batch: Batch
+) -> DeliveryStatus:
     try:
-        _attempt(session, notification, now, run)
+        _attempt(session, notification, now, run, batch)
     except DeliveryFailure as failure:
         _failed(notification, now, failure)
     except Exception as exc:  # a bug of ours: keep the alert, retry it, show the error
-        log.exception("delivering notification %s failed unexpectedly", notification_id)
+        log.exception("delivering notification %s failed unexpectedly", notification.id)
         _failed(notification, now, channels.TemporaryFailure(f"Internal error: {exc!r}"))
+    status = notification.status_enum
     session.commit()
-    return notification.status_enum
+    return status
 
 
-def _attempt(session: Session, notification: Notification, now: datetime, run) -> None:
+def _attempt(
+    session: Session, notification: Notification, now: datetime, run: DeliveryRun, batch: Batch
+) -> None:
     notification.attempts += 1
-    if _over_cap(session, notification, now):
+    if batch.over_cap(session, notification):
         _fold(session, notification, now)
         return
     adapter = channels.get(notification.channel)
@@ -104,7 +162,7 @@ def _attempt(session: Session, notification: Notification, now: datetime, run) -
     if notification.channel in NEEDS_ADDRESS and not notification.address:
         _skip(notification, _missing_address(notification))
         return
-    org = session.get(Organization, notification.org_id)
+    accounts, sender_name = batch.accounts(session, notification.org_id)
     context = _context(session, notification, now)
     rendered = _text(session, notification, context)
     alert = OutgoingAlert(
@@ -114,14 +172,15 @@ def _attempt(session: Session, notification: Notification, now: datetime, run) -
         subject=rendered.subject,
         text=rendered.body,
         html=_html(rendered, context) if notification.channel == ChannelName.EMAIL else None,
-        sender_name=(org.sender_name or org.name) if org else "LeadTrack",
+        sender_name=sender_name,
         links=context.get("links", {}),
         headers=_headers(notification, context),
     )
-    notification.receipt = adapter.send(alert, accounts_for(session, org), run)[:200]
+    notification.receipt = adapter.send(alert, accounts, run)[:200]
     notification.status = DeliveryStatus.SENT
     notification.sent_at = now
     notification.last_error = ""
+    batch.count(notification)
 
 
 def _text(session: Session, notification: Notification, context: dict) -> Rendered:
@@ -234,25 +293,6 @@ def hourly_cap(session: Session, notification: Notification) -> int | None:
     caps = {**DEFAULT_HOURLY_CAPS, **(outbox.settings_of(session, notification.org_id).hourly_caps)}
     cap = caps.get(notification.channel)
     return int(cap) if cap else None
-
-
-def _over_cap(session: Session, notification: Notification, now: datetime) -> bool:
-    if notification.recipient_id is None or notification.event == SUMMARY_EVENT:
-        return False
-    cap = hourly_cap(session, notification)
-    if cap is None:
-        return False
-    sent = session.scalar(
-        select(func.count())
-        .select_from(Notification)
-        .where(
-            Notification.recipient_id == notification.recipient_id,
-            Notification.channel == notification.channel,
-            Notification.status == DeliveryStatus.SENT,
-            Notification.sent_at > now - CAP_WINDOW,
-        )
-    )
-    return sent >= cap
 
 
 def _fold(session: Session, notification: Notification, now: datetime) -> None:

@@ -149,6 +149,8 @@ def queue_after_commit(session: Session, notification_id: int) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
+        return
     ids = session.info.pop(QUEUED_KEY, None)
     if not ids or not has_app_context():
         return
