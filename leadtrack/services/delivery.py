@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import current_app, render_template
 from markupsafe import Markup, escape
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, scoped_session
 
 from leadtrack import channels
 from leadtrack.channels import Accounts, DeliveryFailure, DeliveryRun, OutgoingAlert
@@ -50,12 +51,27 @@ def deliver(
 ) -> dict[int, DeliveryStatus]:
     """Deliver these notifications (those still due and unclaimed): one claim for the batch,
     then one commit per notification, so a crash midway keeps what was sent."""
-    batch = Batch(session, claim(session, list(ids), clock()))
-    outcomes = {}
-    with DeliveryRun() as run:
-        for notification in batch.claimed:
-            outcomes[notification.id] = deliver_claimed(session, notification, clock(), run, batch)
+    with _kept_after_commit(session):
+        batch = Batch(session, claim(session, list(ids), clock()))
+        outcomes = {}
+        with DeliveryRun() as run:
+            for notification in batch.claimed:
+                status = deliver_claimed(session, notification, clock(), run, batch)
+                outcomes[notification.id] = status
     return outcomes
+
+
+@contextmanager
+def _kept_after_commit(session: Session) -> Iterator[None]:
+    """The batch's rows (and their leads and recipients) stay loaded across the commit after
+    each notification, instead of being read again one by one: the claim makes them ours."""
+    real = session() if isinstance(session, scoped_session) else session
+    previous = real.expire_on_commit
+    real.expire_on_commit = False
+    try:
+        yield
+    finally:
+        real.expire_on_commit = previous
 
 
 def claim(session: Session, ids: list[int], now: datetime) -> list[Notification]:
