@@ -16,12 +16,7 @@ from leadtrack.timeutil import to_zone
 
 
 def viewer_timezone() -> str:
-    if current_user.is_authenticated:
-        if current_user.timezone:
-            return current_user.timezone
-        if current_user.organization is not None:
-            return current_user.organization.timezone
-    return "UTC"
+    return current_user.effective_timezone if current_user.is_authenticated else "UTC"
 
 
 def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

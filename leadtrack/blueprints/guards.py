@@ -39,6 +39,13 @@ def privilege_required(privilege: Privilege):
     return decorate
 
 
+@login_required
+def organization_members_only():
+    """A `before_request` hook: signed-in people of an organization (not platform admins)."""
+    if current_user.org_id is None:
+        abort(403)
+
+
 def current_org() -> Organization:
     org = current_user.organization
     if org is None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from leadtrack.blueprints.guards import current_org
+from leadtrack.blueprints.guards import current_org, organization_members_only
 from leadtrack.extensions import db
 from leadtrack.models import ChannelName, Lead
 from leadtrack.services import access, delivery_log, lead_messages
@@ -20,11 +20,7 @@ bp = Blueprint("lead_messages", __name__, url_prefix="/leads")
 SENT = {"HX-Trigger": "lead-deliveries-changed"}  # the delivery log on the page reloads
 
 
-@bp.before_request
-@login_required
-def _organization_members_only():
-    if current_user.org_id is None:
-        abort(403)
+bp.before_request(organization_members_only)
 
 
 def _visible_lead(lead_id: int) -> Lead:

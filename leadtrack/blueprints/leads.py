@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from functools import partial
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from leadtrack.blueprints.guards import current_org
+from leadtrack.blueprints.guards import current_org, organization_members_only
 from leadtrack.blueprints.lead_forms import form_values, raw_from_form
 from leadtrack.extensions import db
 from leadtrack.models import Lead, Privilege
@@ -32,11 +32,7 @@ from leadtrack.web import is_htmx, viewer_timezone
 bp = Blueprint("leads", __name__, url_prefix="/leads")
 
 
-@bp.before_request
-@login_required
-def _organization_members_only():
-    if current_user.org_id is None:
-        abort(403)
+bp.before_request(organization_members_only)
 
 
 def _actor() -> Actor:

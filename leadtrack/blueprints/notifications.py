@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template, request
+from flask_login import current_user
 
+from leadtrack.blueprints.guards import organization_members_only
 from leadtrack.extensions import db
 from leadtrack.services import delivery_log, inbox
 from leadtrack.timeutil import utcnow
@@ -18,14 +19,7 @@ CHANGED = {"HX-Trigger": "notifications-changed"}  # the bell fetches its count 
 def _organization_members_only():
     if not current_user.is_authenticated and is_htmx():
         return "", 204  # a poll from a page whose session ended: leave the bell as it is
-    return _signed_in_member()
-
-
-@login_required
-def _signed_in_member():
-    if current_user.org_id is None:
-        abort(403)
-    return None
+    return organization_members_only()
 
 
 @bp.get("")

@@ -86,6 +86,13 @@ class User(UserMixin, Base):
             unit = unit.parent
         return None
 
+    @property
+    def effective_timezone(self) -> str:
+        """The user's own time zone, else their organization's, else UTC."""
+        if self.timezone:
+            return self.timezone
+        return self.organization.timezone if self.organization is not None else "UTC"
+
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ CAP_RANGE = (1, 1000)
 CAPPED_CHANNELS = tuple(DEFAULT_HOURLY_CAPS)
 TWILIO_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
+BAD_PORT = "This is not a valid address: check the port."
 
 
 @dataclass(frozen=True)
@@ -165,23 +166,29 @@ def _secret(name: str, given: SecretInput, sealed: str, problem_of, errors: dict
     return secret_box.seal(new)
 
 
-def _smtp_problem(url: str) -> str:
+def _split(url: str) -> SplitResult | None:
+    """The parts of a URL, or None when its port is not a number."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
-        return "This is not a valid address: check the port."
+        return None
+    return parts
+
+
+def _smtp_problem(url: str) -> str:
+    parts = _split(url)
+    if parts is None:
+        return BAD_PORT
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         return "Write it as smtp://user:password@host:587 (or smtps://… for port 465)."
     return ""
 
 
 def _webhook_problem(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        return "This is not a valid address: check the port."
+    parts = _split(url)
+    if parts is None:
+        return BAD_PORT
     if not parts.hostname:
         return "Paste the whole incoming-webhook address, starting with https://."
     if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):

@@ -256,7 +256,6 @@ def _missing_address(notification: Notification) -> str:
 def _skip(notification: Notification, reason: str) -> None:
     notification.status = DeliveryStatus.SKIPPED
     notification.last_error = reason
-    notification.sent_at = None
 
 
 def _failed(notification: Notification, now: datetime, failure: DeliveryFailure) -> None:

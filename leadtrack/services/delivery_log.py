@@ -16,6 +16,7 @@ from leadtrack.models import ChannelName, DeliveryStatus, Lead, Notification, Ro
 from leadtrack.services import access, alert_events, delivery
 from leadtrack.services.errors import Forbidden, NotFound, ValidationError
 from leadtrack.services.ids import parse_id
+from leadtrack.services.paging import NumberedPage, numbered_page
 
 PAGE_SIZE = 50
 LEAD_LOG_LIMIT = 100
@@ -52,17 +53,6 @@ class DeliveryFilters:
     @property
     def any(self) -> bool:
         return bool(self.as_args())
-
-
-@dataclass(frozen=True)
-class LogPage:
-    items: list[Notification]
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
 
 
 def event_label(key: str) -> str:
@@ -167,16 +157,11 @@ def _by_dates(
     return stmt
 
 
-def page(session: Session, stmt: Select, number: int = 1, size: int = PAGE_SIZE) -> LogPage:
-    number = max(1, number)
-    rows = list(
-        session.scalars(
-            stmt.options(selectinload(Notification.recipient), selectinload(Notification.lead))
-            .offset((number - 1) * size)
-            .limit(size + 1)
-        )
+def page(session: Session, stmt: Select, number: int = 1, size: int = PAGE_SIZE) -> NumberedPage:
+    with_people = stmt.options(
+        selectinload(Notification.recipient), selectinload(Notification.lead)
     )
-    return LogPage(rows[:size], number, has_next=len(rows) > size)
+    return numbered_page(session, with_people, number, size)
 
 
 def dead_count(session: Session, actor: User) -> int:

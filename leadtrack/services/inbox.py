@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, select, update
@@ -10,19 +9,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from leadtrack.models import ChannelName, DeliveryStatus, Notification, User
 from leadtrack.services.errors import NotFound
+from leadtrack.services.paging import NumberedPage, numbered_page
 
 PAGE_SIZE = 50
-
-
-@dataclass(frozen=True)
-class InboxPage:
-    items: list[Notification]
-    number: int
-    has_next: bool
-
-    @property
-    def has_previous(self) -> bool:
-        return self.number > 1
 
 
 def _own_alerts(user: User) -> tuple:
@@ -50,18 +39,13 @@ def newest_unread(session: Session, user: User) -> Notification | None:
     return session.scalars(_unread(user).order_by(Notification.id.desc()).limit(1)).first()
 
 
-def page(session: Session, user: User, number: int = 1, size: int = PAGE_SIZE) -> InboxPage:
-    number = max(1, number)
-    rows = list(
-        session.scalars(
-            _mine(user)
-            .options(selectinload(Notification.lead))
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .offset((number - 1) * size)
-            .limit(size + 1)
-        )
+def page(session: Session, user: User, number: int = 1, size: int = PAGE_SIZE) -> NumberedPage:
+    stmt = (
+        _mine(user)
+        .options(selectinload(Notification.lead))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
     )
-    return InboxPage(rows[:size], number, has_next=len(rows) > size)
+    return numbered_page(session, stmt, number, size)
 
 
 def get_own(session: Session, user: User, notification_id: int) -> Notification:

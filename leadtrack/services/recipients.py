@@ -48,8 +48,7 @@ def channels_for(preferences: AlertPreferences, event_key: str) -> tuple[Channel
 
 
 def zone_of(user: User) -> ZoneInfo:
-    name = user.timezone or (user.organization.timezone if user.organization else "UTC")
-    return ZoneInfo(name or "UTC")
+    return ZoneInfo(user.effective_timezone)
 
 
 def quiet_until(preferences: AlertPreferences, zone: ZoneInfo, now: datetime) -> datetime | None:
