@@ -21,10 +21,12 @@ def register_blueprints(app: Flask) -> None:
         leads,
         notifications,
         platform,
+        rules,
         twilio_hooks,
     )
     from leadtrack.blueprints.api import api_v1
     from leadtrack.blueprints.api import leads as api_leads  # noqa: F401 - adds its routes
+    from leadtrack.blueprints.api import rules as api_rules  # noqa: F401 - adds its routes
 
     modules = (
         auth,
@@ -44,6 +46,7 @@ def register_blueprints(app: Flask) -> None:
         lead_messages,
         alert_settings,
         alert_preferences,
+        rules,
     )
     for module in modules:
         app.register_blueprint(module.bp)

@@ -67,8 +67,9 @@ def form_values(lead: Lead, timezone: str) -> dict[str, Any]:
         "intake_form": lead.intake_form,
         "product_id": lead.product_id or "",
         "value": lead.value if lead.value is not None else "",
-        "temperature": lead.temperature or "",
-        "priority": lead.priority,
+        # Values the scoring rules gave show as "by the rules", so saving keeps them automatic.
+        "temperature": lead.temperature or "" if lead.temperature_by_hand or not lead.score else "",
+        "priority": lead.priority if lead.priority_by_hand or not lead.score else "",
         "tags": ", ".join(lead.tags),
         "follow_up_at": follow.strftime("%Y-%m-%dT%H:%M") if follow else "",
         "status": lead.status.name,

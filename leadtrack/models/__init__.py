@@ -37,6 +37,15 @@ from leadtrack.models.notification import (
 )
 from leadtrack.models.organization import WEEKDAYS, Holiday, Organization
 from leadtrack.models.roles import ORG_ROLES, Privilege, Role
+from leadtrack.models.routing import (
+    AssignmentDecision,
+    ReturnPolicy,
+    RotationSlot,
+    RoutingRule,
+    RoutingSettings,
+    RuleKind,
+    RuleVersion,
+)
 from leadtrack.models.unit import UNIT_KINDS, Unit
 from leadtrack.models.user import OutOfOffice, User
 
@@ -54,6 +63,7 @@ __all__ = [
     "AlertPreferences",
     "AlertSettings",
     "ApiKey",
+    "AssignmentDecision",
     "AuditEvent",
     "Base",
     "Brand",
@@ -77,7 +87,13 @@ __all__ = [
     "Privilege",
     "Product",
     "ProductCategory",
+    "ReturnPolicy",
     "Role",
+    "RotationSlot",
+    "RoutingRule",
+    "RoutingSettings",
+    "RuleKind",
+    "RuleVersion",
     "StatusCategory",
     "Unit",
     "User",

@@ -66,6 +66,9 @@ class Lead(Base):
     temperature: Mapped[str | None] = mapped_column(String(10))
     score: Mapped[int] = mapped_column(default=0)
     priority: Mapped[str] = mapped_column(String(10), default="normal")
+    # Set by a person: scoring rules then keep their hands off the field.
+    temperature_by_hand: Mapped[bool] = mapped_column(default=False, server_default="0")
+    priority_by_hand: Mapped[bool] = mapped_column(default=False, server_default="0")
     status_id: Mapped[int] = mapped_column(ForeignKey("lead_status.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))

@@ -36,6 +36,8 @@ class User(UserMixin, Base):
     working_hours: Mapped[WeeklyHours | None] = mapped_column(JSON)
     # Per-user overrides of the role's privileges: {"export_leads": true, ...}.
     privilege_overrides: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # Assignment rules skip a user at this many open leads; None means no cap.
+    max_open_leads: Mapped[int | None]
     is_active_user: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]

@@ -122,6 +122,22 @@ EVENTS: dict[str, AlertEvent] = {
             ),
         ),
         AlertEvent(
+            "lead_queued",
+            "Lead waiting in your team's queue",
+            urgent=False,
+            default_channels=(EMAIL, IN_APP),
+            subject="Nobody could take {{ lead.name }}: it waits in {{ details.unit }}",
+            body="Hello {{ recipient.first_name }},\n\n"
+            "the assignment rules found nobody available for {{ lead.name }}, so it waits in "
+            "the queue of {{ details.unit }}. Please give it to someone.\n\n"
+            "Why: {{ details.reason }}" + _LEAD_FACTS + "\nOpen it: {{ links.view }}\n",
+            short="{{ lead.name }} waits in the {{ details.unit }} queue: nobody available.",
+            details=(
+                ("details.unit", "the unit whose queue holds the lead"),
+                ("details.reason", "why nobody could take it"),
+            ),
+        ),
+        AlertEvent(
             "response_warning",
             "Response time running out",
             urgent=True,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 from leadtrack.models.organization import WEEKDAYS, WeeklyHours
 from leadtrack.services.errors import ValidationError
@@ -45,3 +46,11 @@ def describe(hours: WeeklyHours | None) -> list[tuple[str, str]]:
         text = ", ".join(f"{a}–{b}" for a, b in intervals) or "closed"
         out.append((name, text))
     return out
+
+
+def is_open(hours: WeeklyHours | None, moment: datetime, zone: ZoneInfo) -> bool:
+    """Whether `moment` falls inside one of the day's intervals, in `zone`'s local time."""
+    local = moment.astimezone(zone)
+    clock = local.strftime("%H:%M")
+    intervals = (hours or {}).get(str(local.weekday())) or []
+    return any(start <= clock < end for start, end in intervals)

@@ -23,7 +23,7 @@ from leadtrack.models import (
     Role,
     User,
 )
-from leadtrack.services import history, lead_settings
+from leadtrack.services import history, lead_settings, leads, routing, rule_book, scoring
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import FieldReader
@@ -231,10 +231,14 @@ def _new_lead(
 def _initial_assignment(
     session: Session, lead: Lead, clean: dict[str, Any], actor: Actor, now: datetime
 ) -> None:
-    """Until the assignment rules arrive (issue 5): the chosen person, else an agent who
-    enters a lead keeps it (as in a store), else the lead waits in its unit's queue."""
-    from leadtrack.services.leads import assign
-
+    """Scoring rules grade the lead; then the chosen person gets it, or an agent who enters
+    a lead keeps it (as in a store), or the assignment rules decide."""
+    org = session.get(Organization, lead.org_id)
+    book = rule_book.load(session, org)
+    if book.score_rules:  # a value given at intake is a person's choice: rules keep off it
+        lead.temperature_by_hand = clean["temperature"] is not None
+        lead.priority_by_hand = clean["priority"] != "normal"
+    scoring.classify(session, org, lead, actor, now, book=book)
     assignee_id = clean["assignee_id"]
     user = actor.user
     if assignee_id is None and user is not None and user.role_enum is Role.AGENT:
@@ -246,7 +250,9 @@ def _initial_assignment(
     ):
         raise ValidationError({"assignee_id": "You may give leads only to yourself."})
     if assignee_id is not None:
-        assign(session, lead, session.get(User, assignee_id), actor, now, reason="at intake")
+        leads.assign(session, lead, session.get(User, assignee_id), actor, now, reason="at intake")
+    else:
+        routing.route(session, org, lead, actor, now)
 
 
 def _replay(session: Session, org: Organization, key: str, fingerprint: str) -> IntakeResult | None:

@@ -24,7 +24,7 @@ from leadtrack.models import (
     StatusCategory,
     User,
 )
-from leadtrack.services import history, lead_settings, outbox
+from leadtrack.services import history, lead_settings, outbox, rule_book, scoring
 from leadtrack.services.errors import Forbidden, ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import CONTROL_MESSAGE, FieldReader, has_control_characters
@@ -41,8 +41,6 @@ SIMPLE_FIELDS = (
     "product_id",
     "value",
     "custom",
-    "temperature",
-    "priority",
     "close_reason",
     "unit_id",
 )
@@ -77,6 +75,8 @@ def update_fields(
     for name in SIMPLE_FIELDS:
         if name in clean and getattr(lead, name) != clean[name]:
             _set(session, lead, name, clean[name], actor, now)
+    book = rule_book.load(session, org)
+    _hand_classification(session, lead, raw, clean, bool(book.score_rules), actor, now)
     _update_contacts(session, lead, clean, actor, now)
     if "tags" in clean:
         set_tags(session, lead, clean["tags"], actor, now)
@@ -87,7 +87,29 @@ def update_fields(
     if "assignee_id" in clean and clean["assignee_id"] != lead.assignee_id:
         assignee = session.get(User, clean["assignee_id"]) if clean["assignee_id"] else None
         assign(session, lead, assignee, actor, now)
+    scoring.classify(session, org, lead, actor, now, book=book)
     return lead
+
+
+def _hand_classification(session, lead, raw, clean, scored: bool, actor, now) -> None:
+    """Temperature and priority chosen by a person stay as chosen; choosing none ("by the
+    rules") hands them back to the scoring rules."""
+    for name in ("temperature", "priority"):
+        if name not in clean:
+            continue
+        flag = f"{name}_by_hand"
+        value = clean[name]
+        if raw.get(name) in (None, "") and scored:
+            if getattr(lead, flag):
+                setattr(lead, flag, False)
+                history.record(session, lead, actor, now, "classification_released", field=name)
+            continue
+        if not getattr(lead, flag) and value == getattr(lead, name):
+            continue  # the form sent back the value the rules gave
+        if scored and not getattr(lead, flag):
+            setattr(lead, flag, True)
+        if getattr(lead, name) != value:
+            _set(session, lead, name, value, actor, now)
 
 
 def _set(session, lead: Lead, name: str, value: Any, actor: Actor, now: datetime) -> None:
