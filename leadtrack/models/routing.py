@@ -54,6 +54,9 @@ class RoutingSettings(Base):
 
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), primary_key=True)
     version: Mapped[int] = mapped_column(default=0)
+    # A fresh random token per version: the per-process cache of compiled rules is keyed on
+    # it, so a database restored or rebuilt with the same version numbers never hits stale rules.
+    stamp: Mapped[str] = mapped_column(String(32), default="")
     fallback: Mapped[dict] = mapped_column(JSON, default=dict)
     return_policy: Mapped[ReturnPolicy] = mapped_column(
         String(20), default=ReturnPolicy.FRESH_START

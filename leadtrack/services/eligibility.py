@@ -34,7 +34,7 @@ def open_lead_counts(session: Session, org_id: int, user_ids: Iterable[int]) -> 
         )
         .group_by(Lead.assignee_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def business_closed_reason(session: Session, org: Organization, now: datetime) -> str:

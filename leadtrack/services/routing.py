@@ -21,7 +21,7 @@ from leadtrack.services.leads import assign
 from leadtrack.services.rotation import Rotation, choose
 from leadtrack.services.rule_book import CompiledRule, RuleBook
 
-ASSIGNABLE_ROLES = (Role.AGENT, Role.MANAGER)
+ASSIGNABLE_ROLES = (Role.AGENT,)  # a team's rotation: its agents, not its manager
 METHODS = ("round_robin", "fewest_open")
 TARGET_TYPES = ("user", "team", "by_field", "queue")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from threading import Lock
+from uuid import uuid4
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,7 +39,7 @@ class RuleBook:
     priority_from: dict[str, int]
 
 
-_cache: dict[tuple[int, int], RuleBook] = {}
+_cache: dict[tuple[int, int, str], RuleBook] = {}
 _cache_lock = Lock()
 
 
@@ -53,6 +54,7 @@ def settings_of(session: Session, org_id: int, lock: bool = False) -> RoutingSet
         found = RoutingSettings(
             org_id=org_id,
             version=0,
+            stamp=uuid4().hex,
             fallback=dict(QUEUE_OWN_UNIT),
             return_policy=ReturnPolicy.FRESH_START,
             hot_from=60,
@@ -76,7 +78,7 @@ def rules_of(session: Session, org_id: int, kind: RuleKind) -> list[RoutingRule]
 
 def load(session: Session, org: Organization, settings: RoutingSettings | None = None) -> RuleBook:
     settings = settings or settings_of(session, org.id)
-    key = (org.id, settings.version)
+    key = (org.id, settings.version, settings.stamp)
     book = _cache.get(key)
     if book is None:
         book = _compile(session, org, settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 import yaml
 from sqlalchemy import select, update
@@ -267,6 +268,7 @@ def apply(
     for kind in (RuleKind.ASSIGN, RuleKind.SCORE):
         _sync(session, org.id, kind, clean[kind], now)
     settings.version += 1
+    settings.stamp = uuid4().hex
     settings.updated_at = now
     session.flush()
     after = export(session, org)

@@ -43,6 +43,7 @@ def upgrade():
         "routing_settings",
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("stamp", sa.String(length=32), nullable=False),
         sa.Column("fallback", sa.JSON(), nullable=False),
         sa.Column("return_policy", sa.String(length=20), nullable=False),
         sa.Column("hot_from", sa.Integer(), nullable=False),
