@@ -367,3 +367,24 @@ def test_decisions_are_kept_per_lead(app, tenant):
     with app.app_context():
         count = db.session.scalar(select(func.count()).where(AssignmentDecision.lead_id == lead_id))
         assert count == 1
+
+
+def test_the_lead_page_says_why_and_who_was_skipped(app, tenant, web):
+    ids = add_agents(app, tenant, "otto")
+    with app.app_context():
+        users.add_out_of_office(
+            db.session,
+            db.session.get(User, ids["otto"]),
+            WEDNESDAY - timedelta(days=1),
+            WEDNESDAY + timedelta(days=2),
+        )
+        db.session.commit()
+    apply_rules(app, tenant, team_rule())
+    lead_id = web_lead(app, tenant)
+
+    web.login(tenant.store_manager.email, PASSWORD)
+    page = web.get(f"/leads/{lead_id}").get_data(as_text=True)
+
+    assert "Why Agent Acme?" in page
+    assert "Rule “Web to Main Street” (round-robin in Main Street) → Agent Acme." in page
+    assert "out of office until 2030-05-17 10:00" in page

@@ -20,6 +20,7 @@ from leadtrack.services import (
     lead_query,
     lead_settings,
     leads,
+    routing,
     users,
 )
 from leadtrack.services.errors import ValidationError
@@ -221,6 +222,7 @@ def _lead_context(lead: Lead) -> dict:
         "outcomes": leads.OUTCOMES,
         "can_reassign": current_user.can(Privilege.REASSIGN_LEADS),
         "can_merge": leads.may_merge(current_user),
+        "decision": routing.latest_decision(db.session, lead.id),
         **_choices(),
     }
 

@@ -74,11 +74,16 @@ def describe(event: LeadEvent, zone: str = "UTC") -> str:
         case "created":
             return f"Created through {data.get('via', event.via)} (source {data.get('source')})"
         case "field_changed":
-            return f"{data['field']}: {_show(data.get('old'))} → {_show(data.get('new'))}"
+            why = f" ({data['reason']})" if data.get("reason") else ""
+            return f"{data['field']}: {_show(data.get('old'))} → {_show(data.get('new'))}{why}"
         case "assigned":
             return f"Assigned to {data.get('to_name') or 'nobody'}" + (
                 f" (was {data['from_name']})" if data.get("from_name") else ""
             )
+        case "queued":
+            return f"Waits in the queue of {data.get('unit_name') or 'the organization'}"
+        case "classification_released":
+            return f"{str(data.get('field', '')).capitalize()} handed back to the scoring rules"
         case "status_changed":
             return f"Status {data.get('old')} → {data.get('new')}"
         case "activity":
