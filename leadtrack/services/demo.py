@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadtrack.models import Organization, Role, Unit, User
-from leadtrack.services import demo_leads, organizations, units, users
+from leadtrack.services import demo_leads, organizations, rule_book, rules_document, units, users
 from leadtrack.services.auth import find_user_by_email
+from leadtrack.services.history import Actor
 from leadtrack.timeutil import utcnow
 
 DEMO_PASSWORD = "leadtrack-demo-1"  # noqa: S105 - printed for the demo on purpose
@@ -64,8 +65,69 @@ def seed_demo(session: Session) -> list[DemoLogin]:
     receptionist = _user(session, org, "Rita Front", f"reception@{DOMAIN}", Role.RECEPTIONIST, None)
     logins.append(DemoLogin(receptionist.email, "Receptionist", org.name))
     session.flush()
+    _seed_rules(session, org)
     demo_leads.seed_leads(session, org, utcnow(), random.Random(2026))  # noqa: S311 - demo data
     return logins
+
+
+def _seed_rules(session: Session, org: Organization) -> None:
+    """The demo's assignment and scoring rules, unless the organization has changed its own."""
+    if rule_book.settings_of(session, org.id).version > 0:
+        return
+    stores = {"Downtown": "Springfield Motors", "Eastside": "Shelbyville Motors"}
+    stores |= {"Harbor": "Ogdenville Motors", "Hills": "Capital City Motors"}
+    document = {
+        "settings": {"hot_from": 50, "warm_from": 20, "priority_from": {"urgent": 70, "high": 40}},
+        "assignment": [
+            {
+                "name": "Big deals to a senior rep",
+                "when": {"field": "value", "op": "gte", "value": 60000},
+                "assign": {"user": f"ava.chen@{DOMAIN}"},
+            },
+            {
+                "name": "Fleet enquiries to Inside Sales",
+                "when": _has_tag("fleet"),
+                "assign": {"team": "Inside Sales", "method": "fewest_open", "hours": False},
+            },
+            {
+                "name": "Small deals to Inside Sales",
+                "when": {"field": "value", "op": "lt", "value": 5000},
+                "assign": {"team": "Inside Sales", "method": "round_robin", "hours": False},
+            },
+            {
+                "name": "Walk-ins assigned by hand",
+                "when": _source_is("walk-in"),
+                "assign": {"queue": None},
+            },
+            {
+                "name": "Web leads to the district's store",
+                "when": _source_is("web"),
+                "assign": {"by_field": "district", "map": stores, "otherwise": "Inside Sales"},
+            },
+        ],
+        "scoring": [
+            {"name": "Web enquiry", "when": _source_is("web"), "points": 10},
+            {"name": "Referral", "when": _source_is("referral"), "points": 25},
+            {
+                "name": "Big ticket",
+                "when": {"field": "value", "op": "gte", "value": 30000},
+                "points": 30,
+            },
+            {"name": "VIP", "when": _has_tag("vip"), "points": 25},
+            {"name": "Wants a test drive", "when": _has_tag("test-drive"), "points": 15},
+            {"name": "Needs financing", "when": _has_tag("financing"), "points": 10},
+        ],
+    }
+    actor = Actor(org.id, via="system")
+    rules_document.apply(session, org, document, actor, utcnow(), summary="demo rules")
+
+
+def _source_is(code: str) -> dict:
+    return {"field": "source", "op": "is", "value": code}
+
+
+def _has_tag(tag: str) -> dict:
+    return {"field": "tags", "op": "has", "value": tag}
 
 
 def _ensure_super_admin(session: Session, logins: list[DemoLogin]) -> None:
