@@ -388,3 +388,36 @@ def test_the_lead_page_says_why_and_who_was_skipped(app, tenant, web):
     assert "Why Agent Acme?" in page
     assert "Rule “Web to Main Street” (round-robin in Main Street) → Agent Acme." in page
     assert "out of office until 2030-05-17 10:00" in page
+
+
+def test_bulk_reassignment_tells_the_new_owner_and_is_in_the_history(app, tenant):
+    from leadtrack.services import bulk
+
+    first, second = web_lead(app, tenant), web_lead(app, tenant)
+    with app.app_context():
+        org = db.session.get(Organization, tenant.org.id)
+        receptionist = db.session.get(User, tenant.receptionist.id)
+        changed = bulk.apply(
+            db.session,
+            org,
+            receptionist,
+            [first, second],
+            "assign",
+            str(tenant.other_agent.id),
+            WEDNESDAY,
+        )
+        db.session.commit()
+        assert changed == 2
+        alerts = db.session.scalars(
+            select(Notification).where(
+                Notification.event == "lead_assigned", Notification.channel == "in_app"
+            )
+        ).all()
+        assert {(a.lead_id, a.recipient_id) for a in alerts} == {
+            (first, tenant.other_agent.id),
+            (second, tenant.other_agent.id),
+        }
+        event = db.session.scalars(
+            select(LeadEvent).where(LeadEvent.lead_id == first, LeadEvent.kind == "assigned")
+        ).one()
+        assert event.actor_id == tenant.receptionist.id and event.data["reason"] == "bulk"
