@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -11,8 +12,10 @@ from flask.cli import FlaskGroup
 from leadtrack import create_app
 from leadtrack.extensions import db
 from leadtrack.models import ORG_ROLES, Role
-from leadtrack.services import api_keys, demo, organizations, users
+from leadtrack.services import api_keys, demo, organizations, rules_document, users
 from leadtrack.services.errors import NotFound, ValidationError
+from leadtrack.services.history import Actor
+from leadtrack.timeutil import utcnow
 
 
 def _create_app(*_args, **_kwargs):
@@ -115,6 +118,64 @@ def create_api_key(org_slug, scopes, name) -> None:
     db.session.commit()
     click.echo(f"API key {key.name!r} for {org.slug}, scopes {','.join(key.scopes)}:")
     click.echo(plaintext)
+
+
+@cli.group("rules")
+def rules() -> None:
+    """Assignment and scoring rules as a document (YAML or JSON); docs/rules.md."""
+
+
+@rules.command("export")
+@click.option("--org", "org_slug", required=True)
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout.")
+def rules_export(org_slug: str, fmt: str, output: Path | None) -> None:
+    """Print (or write to --output) the organization's rules as a document."""
+    try:
+        org = organizations.get_by_slug(db.session, org_slug)
+    except NotFound as exc:
+        _fail(exc)
+    text = rules_document.dump(rules_document.export(db.session, org), fmt)
+    db.session.rollback()  # exporting changes nothing
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Rules of {org_slug} written to {output}")
+
+
+@rules.command("import")
+@click.option("--org", "org_slug", required=True)
+@click.argument("file", type=click.File("rb"))
+def rules_import(org_slug: str, file) -> None:
+    """Make the organization's rules what FILE says (YAML, or JSON for *.json), or change
+    nothing: each mistake is printed as `path: message`, and the exit status is 1."""
+    fmt = "json" if file.name.lower().endswith(".json") else "yaml"
+    try:
+        org = organizations.get_by_slug(db.session, org_slug)
+        document = _read_document(file.read(), fmt)
+        version = rules_document.apply(
+            db.session, org, document, Actor(org.id, via="cli"), utcnow()
+        )
+        number, summary = version.version, version.summary
+    except NotFound as exc:
+        _fail(exc)
+    except ValidationError as exc:
+        db.session.rollback()
+        for path, message in exc.errors.items():
+            click.echo(f"{path}: {message}", err=True)
+        click.get_current_context().exit(1)
+    db.session.commit()
+    click.echo(f"Rules of {org_slug} are now version {number}: {summary}")
+
+
+def _read_document(raw: bytes, fmt: str) -> dict:
+    try:
+        return rules_document.parse(raw.decode("utf-8-sig"), fmt)
+    except UnicodeDecodeError:
+        raise ValidationError({"document": "The file is not UTF-8 text."}) from None
+    except RecursionError:
+        raise ValidationError({"document": "The document is nested too deeply."}) from None
 
 
 @cli.command("worker")

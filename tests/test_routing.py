@@ -421,3 +421,33 @@ def test_bulk_reassignment_tells_the_new_owner_and_is_in_the_history(app, tenant
             select(LeadEvent).where(LeadEvent.lead_id == first, LeadEvent.kind == "assigned")
         ).one()
         assert event.actor_id == tenant.receptionist.id and event.data["reason"] == "bulk"
+
+
+def test_an_admin_sets_a_cap_of_open_leads_on_a_user(app, tenant, web):
+    web.login(tenant.admin.email, PASSWORD)
+    page = web.get(f"/admin/users/{tenant.agent.id}").get_data(as_text=True)
+    assert "Cap of open leads" in page
+
+    bad = web.post(
+        f"/admin/users/{tenant.agent.id}",
+        {
+            "name": "Agent Acme",
+            "email": tenant.agent.email,
+            "role": "agent",
+            "unit_id": tenant.store.id,
+            "max_open_leads": "0",
+        },
+    )
+    assert "From 1 to 10000." in bad.get_data(as_text=True)
+    web.post(
+        f"/admin/users/{tenant.agent.id}",
+        {
+            "name": "Agent Acme",
+            "email": tenant.agent.email,
+            "role": "agent",
+            "unit_id": tenant.store.id,
+            "max_open_leads": "12",
+        },
+    )
+    with app.app_context():
+        assert db.session.get(User, tenant.agent.id).max_open_leads == 12

@@ -58,6 +58,7 @@ def _profile(form: UserForm, target: User | None = None) -> users.Profile:
         phone=form.phone.data or "",
         timezone=form.timezone.data or None,
         working_hours=form.weekly_hours() if form.own_hours.data else None,
+        max_open_leads=form.max_open_leads.data,
         extra_errors=extra,
     )
 
@@ -96,6 +97,7 @@ def create():
                 extra_errors=profile.extra_errors,
             )
             user.timezone, user.working_hours = profile.timezone, profile.working_hours
+            user.max_open_leads = profile.max_open_leads
         except ValidationError as exc:
             db.session.rollback()
             apply_errors(form, exc.errors)

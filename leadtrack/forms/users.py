@@ -3,11 +3,12 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     EmailField,
+    IntegerField,
     PasswordField,
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from leadtrack.forms.common import WeeklyHoursFields, add_weekly_hours_fields, optional_int
 from leadtrack.models import Privilege
@@ -33,6 +34,12 @@ class UserForm(FlaskForm, WeeklyHoursFields):
         description="Gets this user's leads when they do not respond in time.",
     )
     phone = StringField("Mobile phone (for SMS alerts)", validators=[Length(max=40)])
+    max_open_leads = IntegerField(
+        "Cap of open leads",
+        validators=[Optional(), NumberRange(min=1, max=10000, message="From 1 to 10000.")],
+        description="The assignment rules skip this person at this many open leads. "
+        "Leave empty for no cap.",
+    )
     timezone = SelectField("Time zone", validators=[Optional()])
     own_hours = BooleanField("Has own working hours (else the organization's business hours)")
 

@@ -13,6 +13,7 @@ case. docs/rules.md is the reference.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -215,7 +216,8 @@ def _check_leaf(node: dict, catalog: Catalog, path: str, errors: list[str]) -> N
     if spec is None:
         errors.append(f"{path}: unknown field {name!r}.")
         return
-    op = OP_ALIASES.get(node.get("op"), node.get("op"))
+    raw_op = node.get("op")
+    op = OP_ALIASES.get(raw_op, raw_op) if isinstance(raw_op, str) else None
     if op not in spec.ops:
         allowed = ", ".join(spec.ops)
         errors.append(f"{path}: {name} cannot use {node.get('op')!r}; use one of {allowed}.")
@@ -245,6 +247,8 @@ def _value_problem(spec: FieldSpec, op: str, value: Any) -> str:
 
 
 def _scalar_problem(spec: FieldSpec, value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a finite number."
     if spec.kind is Kind.NUMBER:
         return "" if _number(value) is not None else f"{value!r} is not a number."
     if spec.kind is Kind.FLAG:

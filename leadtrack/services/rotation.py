@@ -81,6 +81,12 @@ class Rotation:
             settings_of(self.session, self.org_id, lock=True)
             self._locked = True
 
+    def handed_out(self, user_id: int) -> None:
+        """A lead went to this person (the database's own count of open leads follows)."""
+
+    def extra_open(self, user_id: int) -> int:
+        return 0
+
     def read(self, pool: str, user_ids: list[int]) -> dict[int, Slot]:
         return {
             row.user_id: Slot(row.served, row.away, row.last_served_at)
@@ -116,6 +122,13 @@ class SimulatedRotation(Rotation):
     def __init__(self, session: Session, org_id: int):
         super().__init__(session, org_id)
         self.pools: dict[str, dict[int, Slot]] = {}
+        self.given: dict[int, int] = {}  # leads handed out so far, on top of the real counts
+
+    def handed_out(self, user_id: int) -> None:
+        self.given[user_id] = self.given.get(user_id, 0) + 1
+
+    def extra_open(self, user_id: int) -> int:
+        return self.given.get(user_id, 0)
 
     def lock(self) -> None:
         pass

@@ -149,6 +149,7 @@ class _Decider:
         if not candidate.skipped:
             candidate.picked = True
             decision.assignee = person
+            self.rotation.handed_out(person.id)
         return decision
 
     def _by_field(self, rule: CompiledRule, target: dict, facts: dict) -> Decision:
@@ -173,8 +174,7 @@ class _Decider:
     def _team(self, rule: CompiledRule, target: dict, unit: Unit | None, note: str) -> Decision:
         method = target.get("method") if target.get("method") in METHODS else "round_robin"
         decision = Decision(rule.id, rule.name, method, unit=unit, note=note)
-        if unit is None:
-            decision.method = "queue"
+        if unit is None:  # nobody can take it: queued, and someone is told (see _queue)
             decision.unit = self._unit(self.lead.unit_id)
             decision.note = "the team no longer exists"
             return decision
@@ -188,6 +188,7 @@ class _Decider:
             eligible = [c for c in eligible if c.open_leads == fewest]
         picked = self._rotate(unit.id, decision.candidates, eligible, target)
         picked.picked = True
+        self.rotation.handed_out(picked.user_id)
         decision.assignee = next(u for u in members if u.id == picked.user_id)
         return decision
 
@@ -207,6 +208,7 @@ class _Decider:
     def _weigh(self, users: list[User], target: dict) -> list[Candidate]:
         self.rotation.lock()
         counts = eligibility.open_lead_counts(self.session, self.org.id, [u.id for u in users])
+        counts = {u.id: counts.get(u.id, 0) + self.rotation.extra_open(u.id) for u in users}
         closed = self._business_closed() if target.get("hours", True) else None
         return [
             Candidate(

@@ -32,6 +32,7 @@ from leadtrack.services.conditions import check, normalize
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_facts import catalog_for
+from leadtrack.services.lead_fields import CONTROL_MESSAGE, has_control_characters
 from leadtrack.services.rotation import MAX_WEIGHT
 from leadtrack.services.routing import METHODS
 
@@ -57,6 +58,10 @@ def parse(text: str | bytes, fmt: str = "yaml") -> dict:
         raise ValidationError(
             {"document": f"Not valid JSON: line {exc.lineno}: {exc.msg}."}
         ) from None
+    except RecursionError:
+        raise ValidationError({"document": "The document is nested too deeply."}) from None
+    except UnicodeDecodeError:
+        raise ValidationError({"document": "The document is not UTF-8 text."}) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -147,7 +152,7 @@ def _read_settings(raw: Any, refs: _Refs, errors: dict[str, str]) -> dict:
         errors[f"settings.{key}"] = f"Unknown setting; use {', '.join(sorted(known))}."
     out: dict[str, Any] = {}
     policy = raw.get("return_policy", ReturnPolicy.FRESH_START.value)
-    if policy not in {p.value for p in ReturnPolicy}:
+    if not isinstance(policy, str) or policy not in {p.value for p in ReturnPolicy}:
         errors["settings.return_policy"] = "Use fresh_start or catch_up."
     out["return_policy"] = policy
     for key, default in (("hot_from", 60), ("warm_from", 30)):
@@ -209,18 +214,21 @@ def _read_rule(entry: dict, kind, where: str, label: str, refs, catalog, errors)
         name = ""
     elif len(name.strip()) > 120:
         errors[f"{where}.name"] = f"{label}: at most 120 characters."
+    elif has_control_characters(name):
+        errors[f"{where}.name"] = f"{label}: {CONTROL_MESSAGE}"
     enabled = entry.get("enabled", True)
     if not isinstance(enabled, bool):
         errors[f"{where}.enabled"] = f"{label}: use true or false."
     when = entry.get("when") or {}
-    for problem in check(when, catalog, path=f"{where}.when"):
+    problems = check(when, catalog, path=f"{where}.when")
+    for problem in problems:
         path, _, message = problem.partition(": ")
         errors.setdefault(path, f"{label}: {message}")
     rule = {
         "id": entry.get("id") if _is_int(entry.get("id")) else None,
         "name": (name or "").strip(),
         "enabled": enabled is not False,
-        "conditions": normalize(when) if not errors.get(f"{where}.when") else when,
+        "conditions": when if problems else normalize(when),
     }
     if kind is RuleKind.ASSIGN:
         if "assign" not in entry:
@@ -231,7 +239,11 @@ def _read_rule(entry: dict, kind, where: str, label: str, refs, catalog, errors)
         else:
             rule["target"] = refs.target_in(entry["assign"], f"{where}.assign", errors, label=label)
             by_field = rule["target"].get("field")
-            if rule["target"].get("type") == "by_field" and catalog.get(by_field) is None:
+            if (
+                rule["target"].get("type") == "by_field"
+                and isinstance(by_field, str)
+                and catalog.get(by_field) is None
+            ):
                 errors[f"{where}.assign.by_field"] = f"{label}: unknown field {by_field!r}."
     else:
         points = entry.get("points")
@@ -324,11 +336,15 @@ def describe_change(before: dict, after: dict) -> str:
     if before.get("settings") != after.get("settings"):
         parts.append("changed the settings")
     for section in ("assignment", "scoring"):
-        old = {r["name"]: r for r in before.get(section, [])}
-        new = {r["name"]: r for r in after.get(section, [])}
-        parts += [f"added {section} rule “{n}”" for n in new if n not in old]
-        parts += [f"removed {section} rule “{n}”" for n in old if n not in new]
-        parts += [f"changed {section} rule “{n}”" for n in new if n in old and new[n] != old[n]]
+        old = {r["name"].casefold(): r for r in before.get(section, [])}
+        new = {r["name"].casefold(): r for r in after.get(section, [])}
+        parts += [f"added {section} rule “{new[n]['name']}”" for n in new if n not in old]
+        parts += [f"removed {section} rule “{old[n]['name']}”" for n in old if n not in new]
+        parts += [
+            f"changed {section} rule “{new[n]['name']}”"
+            for n in new
+            if n in old and new[n] != old[n]
+        ]
         common_old = [n for n in old if n in new]
         common_new = [n for n in new if n in old]
         if common_old != common_new:

@@ -31,6 +31,7 @@ class Profile:
     phone: str = ""
     timezone: str | None = None
     working_hours: WeeklyHours | None = None
+    max_open_leads: int | None = None
     extra_errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,6 +101,7 @@ def _apply_profile(
     user.email, user.name, user.role = email, p.name.strip(), Role(p.role)
     user.unit_id, user.supervisor_id, user.backup_id = p.unit_id, p.supervisor_id, p.backup_id
     user.phone, user.timezone, user.working_hours = phone, p.timezone or None, p.working_hours
+    user.max_open_leads = p.max_open_leads
 
 
 def _checked_email(session: Session, raw: str, user: User, errors: dict[str, str]) -> str:

@@ -8,10 +8,22 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from leadtrack.models import PRIORITIES, SCOPES, TEMPERATURES, ActivityKind, StatusCategory
+from leadtrack.models import (
+    PRIORITIES,
+    SCOPES,
+    TEMPERATURES,
+    ActivityKind,
+    ReturnPolicy,
+    StatusCategory,
+)
+from leadtrack.services.conditions import OP_ALIASES, OPS
 from leadtrack.services.lead_fields import MAX_CONTACTS, MAX_TAGS, MAX_VALUE, TEXT_LIMITS
 from leadtrack.services.lead_query import MAX_LIMIT, PAGE_SIZE, TIME_FRAMES
 from leadtrack.services.leads import OUTCOMES
+from leadtrack.services.rotation import MAX_WEIGHT
+from leadtrack.services.routing import METHODS
+from leadtrack.services.rules_document import MAX_RULES
+from leadtrack.services.simulator import MAX_LAST, SAMPLE_FIELDS
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -330,6 +342,278 @@ ME = _object(
     }
 )
 
+# -- rules (issue 5): the document, its versions, the simulator, explanations ------------
+
+ALL_OPS = list(dict.fromkeys(op for ops in OPS.values() for op in ops))
+CONDITION = {
+    "anyOf": [
+        _object(
+            {"all": {"type": "array", "items": _ref("Condition")}},
+            description="Every one holds (an empty list always holds)",
+        ),
+        _object(
+            {"any": {"type": "array", "items": _ref("Condition")}},
+            description="At least one holds",
+        ),
+        _object({"not": _ref("Condition")}, description="The condition does not hold"),
+        _object(
+            {
+                "field": {
+                    "type": "string",
+                    "description": "A lead field: source, intake_form, value, tags, district, "
+                    "unit, time_of_day, weekday, …, or custom.<key>",
+                },
+                "op": {
+                    "enum": [*ALL_OPS, *OP_ALIASES],
+                    "description": "Which ones a field takes depends on its kind (docs/rules.md)",
+                },
+                "value": {"description": "One value, a list (in, has_any, …) or [from, to]"},
+            },
+            required=["field", "op"],
+            description="One test of one field; text compares ignoring case",
+        ),
+        {"type": "object", "maxProperties": 0, "description": "Empty: every lead"},
+        {"type": "null", "description": "Every lead"},
+    ],
+    "description": "The condition language (docs/rules.md). At most 6 levels deep.",
+}
+_HOURS = {
+    "type": "boolean",
+    "description": "false: route around the clock, ignoring business and working hours",
+}
+_METHOD = {"enum": list(METHODS), "description": "Default round_robin"}
+_UNIT_NAME = {
+    "type": "string",
+    "minLength": 1,
+    "description": "A unit by name, or by path ('North / Main Street') when a name is not unique",
+}
+TARGET = {
+    "oneOf": [
+        _object(
+            {"user": {"type": "string", "description": "A user's e-mail"}, "hours": _HOURS},
+            required=["user"],
+            description="A named person",
+        ),
+        _object(
+            {
+                "team": _UNIT_NAME,
+                "method": _METHOD,
+                "weights": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_WEIGHT,
+                    },
+                    "description": "Round-robin weights by e-mail (default 1): weight 2 gets "
+                    "twice the leads",
+                },
+                "hours": _HOURS,
+            },
+            required=["team"],
+            description="The agents and managers of a unit, by round_robin or fewest_open",
+        ),
+        _object(
+            {
+                "by_field": {"type": "string", "description": "A lead field, e.g. district"},
+                "map": {
+                    "type": "object",
+                    "additionalProperties": _UNIT_NAME,
+                    "minProperties": 1,
+                    "description": "Field value (any case) → unit",
+                },
+                "method": _METHOD,
+                "otherwise": {**_UNIT_NAME, "type": ["string", "null"]},
+                "hours": _HOURS,
+            },
+            required=["by_field", "map"],
+            description="A team chosen by a field of the lead",
+        ),
+        _object(
+            {
+                "queue": {
+                    **_UNIT_NAME,
+                    "type": ["string", "null"],
+                    "description": "A unit's queue; null: the lead's own unit",
+                },
+                "hours": _HOURS,
+            },
+            required=["queue"],
+            description="Nobody: the lead waits in the queue, to be assigned by hand",
+        ),
+    ]
+}
+_RULE_NAME = {"type": "string", "minLength": 1, "maxLength": 120, "description": "Unique"}
+_RULE_ID = {
+    "type": "integer",
+    "description": "Optional, input only: keep this stored rule (and its id) under a new name",
+}
+ASSIGNMENT_RULE = _object(
+    {
+        "name": _RULE_NAME,
+        "enabled": {"type": "boolean", "description": "Default true"},
+        "when": _ref("Condition"),
+        "assign": _ref("Target"),
+        "id": _RULE_ID,
+    },
+    required=["name", "assign"],
+    description="Tried in order; the first whose `when` holds decides",
+)
+SCORING_RULE = _object(
+    {
+        "name": _RULE_NAME,
+        "enabled": {"type": "boolean", "description": "Default true"},
+        "when": _ref("Condition"),
+        "points": {"type": "integer", "minimum": -1000, "maximum": 1000},
+        "id": _RULE_ID,
+    },
+    required=["name", "points"],
+    description="Every scoring rule whose `when` holds adds its points",
+)
+RULE_SETTINGS = _object(
+    {
+        "return_policy": {
+            "enum": [p.value for p in ReturnPolicy],
+            "description": "Round-robin for someone back from leave: fresh_start (level with "
+            "the others) or catch_up (make up the leads missed)",
+        },
+        "hot_from": {"type": "integer", "description": "Score from which a lead is hot"},
+        "warm_from": {"type": "integer", "description": "Score from which a lead is warm"},
+        "priority_from": _object(
+            {"urgent": INTEGER, "high": INTEGER},
+            required=[],
+            description="Score from which a lead is urgent, high; below: normal",
+        ),
+        "fallback": {**_ref("Target"), "description": "When no assignment rule matches"},
+    },
+    required=[],
+)
+RULES_DOCUMENT = _object(
+    {
+        "settings": RULE_SETTINGS,
+        "assignment": {"type": "array", "items": _ref("AssignmentRule"), "maxItems": MAX_RULES},
+        "scoring": {"type": "array", "items": _ref("ScoringRule"), "maxItems": MAX_RULES},
+        "version": {"description": "Ignored on input"},
+    },
+    required=[],
+    description="The organization's rules, as `leadtrack rules export` writes them. Users "
+    "by e-mail, units by name. docs/rules.md is the reference.",
+)
+RULES_SAVED = _object(
+    {
+        "version": {"type": "integer", "description": "The new version of the rule set"},
+        "summary": {"type": "string", "description": "What changed, e.g. added rule “X”"},
+        "document": _ref("RulesDocument"),
+    }
+)
+RULE_VERSION_LIST = _object(
+    {
+        "data": {
+            "type": "array",
+            "description": "Newest first, the latest 50",
+            "items": _object(
+                {
+                    "version": INTEGER,
+                    "at": TIMESTAMP,
+                    "actor": _named_or_null(
+                        "The user who changed the rules; null for the API and the CLI"
+                    ),
+                    "via": {"type": "string", "description": "web, api or cli"},
+                    "summary": STRING,
+                }
+            ),
+        }
+    }
+)
+CANDIDATE = _object(
+    {
+        "user_id": INTEGER,
+        "name": STRING,
+        "skipped": {
+            "type": "string",
+            "description": "Why this person could not take the lead (inactive, out of office "
+            "until …, outside business hours, holiday (…), outside their working hours, at "
+            "capacity (n of m open leads)); empty when they could",
+        },
+        "open_leads": {"type": "integer", "minimum": 0},
+        "picked": {"type": "boolean"},
+    }
+)
+_DECISION_FIELDS = {
+    "outcome": {"enum": ["assigned", "queued"]},
+    "rule_id": {**NULLABLE_INTEGER, "description": "null for the fallback or a deleted rule"},
+    "rule": {"type": "string", "description": "The rule that matched, or Fallback"},
+    "method": {"enum": ["named", "round_robin", "fewest_open", "queue"]},
+    "assignee_id": NULLABLE_INTEGER,
+    "assignee": {"type": ["string", "null"], "description": "The assignee's name"},
+    "unit_id": NULLABLE_INTEGER,
+    "unit": {"type": ["string", "null"], "description": "The team or queue's unit"},
+    "note": {"type": "string", "description": "E.g. which field value chose the team"},
+    "summary": {"type": "string", "description": "One sentence: the rule, how, who"},
+    "candidates": {"type": "array", "items": _ref("Candidate")},
+}
+DECISION = _object(
+    {"id": INTEGER, "at": TIMESTAMP, **_DECISION_FIELDS},
+    description="Why a lead went where it went, as stored when the rules decided",
+)
+LEAD_ASSIGNMENT = _object(
+    {
+        "lead_id": INTEGER,
+        "decision": {
+            "anyOf": [_ref("AssignmentDecision"), {"type": "null"}],
+            "description": "The latest; null when the rules never decided (a lead assigned "
+            "by hand at intake)",
+        },
+    }
+)
+SIMULATE_INPUT = {
+    **_object(
+        {
+            "lead": {
+                "type": "object",
+                "propertyNames": {"enum": list(SAMPLE_FIELDS)},
+                "description": "A sample lead: fields as POST /leads takes them; none is "
+                "required (default name 'Sample lead', source web)",
+            },
+            "last": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_LAST,
+                "description": "The organization's last N leads, oldest first",
+            },
+            "at": {
+                "type": ["string", "null"],
+                "description": "The moment to simulate (ISO 8601; without an offset, in the "
+                "organization's time zone); default now",
+            },
+        },
+        required=[],
+    ),
+    "oneOf": [{"required": ["lead"]}, {"required": ["last"]}],
+}
+SIMULATION = _object(
+    {
+        "results": {
+            "type": "array",
+            "items": _object(
+                {
+                    "lead_id": {**NULLABLE_INTEGER, "description": "null for a sample lead"},
+                    "lead_name": STRING,
+                    "score": INTEGER,
+                    "temperature": {"enum": [*TEMPERATURES, None]},
+                    "priority": {"enum": list(PRIORITIES)},
+                    "scoring_rules": {
+                        "type": "array",
+                        "items": STRING,
+                        "description": "The scoring rules that matched",
+                    },
+                    **_DECISION_FIELDS,
+                }
+            ),
+        }
+    }
+)
+
 SCHEMAS = {
     "Lead": LEAD,
     "LeadCreated": LEAD_CREATED,
@@ -343,6 +627,18 @@ SCHEMAS = {
     "ExistingContact": EXISTING_CONTACT,
     "Me": ME,
     "Error": ERROR_SCHEMA,
+    "Condition": CONDITION,
+    "Target": TARGET,
+    "AssignmentRule": ASSIGNMENT_RULE,
+    "ScoringRule": SCORING_RULE,
+    "RulesDocument": RULES_DOCUMENT,
+    "RulesSaved": RULES_SAVED,
+    "RuleVersionList": RULE_VERSION_LIST,
+    "Candidate": CANDIDATE,
+    "AssignmentDecision": DECISION,
+    "LeadAssignment": LEAD_ASSIGNMENT,
+    "SimulateInput": SIMULATE_INPUT,
+    "Simulation": SIMULATION,
 }
 
 # -- parameters ---------------------------------------------------------------------------
@@ -473,11 +769,12 @@ def _operation(
     description: str = "",
     parameters: list | None = None,
     body: str | None = None,
+    tag: str = "leads",
 ) -> dict:
     operation: dict[str, Any] = {
         "summary": summary,
         "operationId": operation_id,
-        "tags": ["leads"],
+        "tags": [tag],
         "description": (description + "\n\n" if description else "") + f"Scope: `{scope}`.",
         "responses": responses,
     }
@@ -593,6 +890,128 @@ LEADS_PATHS = {
 }
 
 
+LEAD_ASSIGNMENT_PATH = {
+    "/leads/{lead_id}/assignment": {
+        "parameters": [LEAD_ID],
+        "get": _operation(
+            "Why a lead went where it went",
+            "getLeadAssignment",
+            "leads:read",
+            {
+                "200": _json("The latest assignment decision", _ref("LeadAssignment")),
+                **_errors(401, 403, 404, 429),
+            },
+            description="The latest decision of the assignment rules for the lead, as stored "
+            "when it was made: the rule that matched, the method, every candidate considered "
+            "with their open leads and why each skipped one was skipped, and who got it — or "
+            "which queue it waits in.",
+        ),
+    },
+}
+
+_YAML_DOCUMENT = {
+    "schema": {
+        "type": "string",
+        "description": "The same document as YAML (the format of `leadtrack rules export`)",
+    }
+}
+_RULES_INVALID = (
+    "The document is not valid: `error.fields` names each mistake by where it is, e.g. "
+    "`assignment[2].assign.team`, and the message names the rule"
+)
+RULES_PATHS = {
+    "/rules": {
+        "get": _operation(
+            "The rules as a document",
+            "getRules",
+            "admin",
+            {
+                "200": {
+                    "description": "The document (as JSON, or as YAML with `format=yaml`)",
+                    "content": {
+                        "application/json": {"schema": _ref("RulesDocument")},
+                        "text/yaml": _YAML_DOCUMENT,
+                    },
+                },
+                **_errors(401, 403, 422, 429, invalid="`format` is not json or yaml"),
+            },
+            description="Settings, assignment rules in order, scoring rules: what `leadtrack "
+            "rules export` writes. Users are named by e-mail, units by name.",
+            parameters=[
+                _query(
+                    "format",
+                    "json (default) or yaml (answered as text/yaml)",
+                    {"enum": ["json", "yaml"]},
+                )
+            ],
+            tag="rules",
+        ),
+        "put": {
+            **_operation(
+                "Replace the rules",
+                "putRules",
+                "admin",
+                {
+                    "200": _json("Applied: the new version", _ref("RulesSaved")),
+                    **_errors(401, 403, 422, 429, invalid=_RULES_INVALID),
+                },
+                description="Checks the whole document and makes the rules exactly what it "
+                "says, or changes nothing (422). Rules keep their ids where their names match. "
+                "Every PUT makes a new version, recorded with `via: api`. Send JSON, or YAML "
+                "with `Content-Type: application/yaml` (or `text/yaml`).",
+                tag="rules",
+            ),
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": _ref("RulesDocument")},
+                    "application/yaml": _YAML_DOCUMENT,
+                    "text/yaml": _YAML_DOCUMENT,
+                },
+            },
+        },
+    },
+    "/rules/versions": {
+        "get": _operation(
+            "Versions of the rules",
+            "listRuleVersions",
+            "admin",
+            {
+                "200": _json("The latest versions, newest first", _ref("RuleVersionList")),
+                **_errors(401, 403, 429),
+            },
+            description="Every change to the rules — from the editor, the CLI or the API — "
+            "is a version: who, when, through which channel, and what changed.",
+            tag="rules",
+        ),
+    },
+    "/rules/simulate": {
+        "post": _operation(
+            "Simulate the rules",
+            "simulateRules",
+            "admin",
+            {
+                "200": _json("What the rules would do with each lead", _ref("Simulation")),
+                **_errors(
+                    401,
+                    403,
+                    422,
+                    429,
+                    invalid="Neither or both of `lead` and `last`, a sample field that is not "
+                    "valid (named `lead.<field>`), or `last` out of range",
+                ),
+            },
+            description="For a sample lead, or for the organization's last N leads: the score "
+            "and the scoring rules that matched, the assignment rule that matches, the "
+            "candidates and who would get the lead. Nothing is written: round-robin advances "
+            "in memory from one simulated lead to the next, starting from the real counters.",
+            body="SimulateInput",
+            tag="rules",
+        ),
+    },
+}
+
+
 def openapi_document() -> dict:
     return copy.deepcopy(_document())
 
@@ -610,7 +1029,10 @@ def _document() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "tags": [{"name": "leads", "description": "Intake, list, read, update, history"}],
+        "tags": [
+            {"name": "leads", "description": "Intake, list, read, update, history"},
+            {"name": "rules", "description": "Assignment and scoring rules (docs/rules.md)"},
+        ],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": SCHEMAS,
@@ -638,5 +1060,7 @@ def _document() -> dict:
                 }
             },
             **LEADS_PATHS,
+            **LEAD_ASSIGNMENT_PATH,
+            **RULES_PATHS,
         },
     }
