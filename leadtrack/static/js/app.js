@@ -13,7 +13,7 @@ document.addEventListener("DOMContentLoaded", () => {
   // A form submits once: the button is disabled while the request is on its way.
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form.hasAttribute("hx-post")) return;
+    if (form.matches("[hx-post], [hx-get]")) return;  // htmx forms stay usable
     const button = form.querySelector("button[type=submit]");
     if (!button) return;
     if (form.dataset.submitted) { event.preventDefault(); return; }
