@@ -39,15 +39,17 @@ def choose(
 ) -> tuple[int, dict[int, Slot]]:
     """The next person and the pool's slots after serving them (only changed ones)."""
     changed: dict[int, Slot] = {}
-    for user_id in skipped:
-        if user_id in slots and not slots[user_id].away:
-            changed[user_id] = replace(slots[user_id], away=True)
     present = [slots[u].served for u in eligible if u in slots and not slots[u].away]
     level = (
         min(present)
         if present
         else min((slots[u].served for u in eligible if u in slots), default=0)
     )
+    for user_id in skipped:
+        if user_id not in slots:  # away before their first lead here: their place is kept
+            changed[user_id] = Slot(served=level, away=True)
+        elif not slots[user_id].away:
+            changed[user_id] = replace(slots[user_id], away=True)
     current: dict[int, Slot] = {}
     for user_id in eligible:
         slot = slots.get(user_id)
