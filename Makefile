@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml package.json package-lock.json | cksum | cut -d' ' -f1)
 VENDOR := leadtrack/static/vendor
 
-.PHONY: run test bench bench-full bench-alerts install assets browser lint format clean
+.PHONY: run test bench bench-full bench-alerts bench-assign install assets browser lint format clean
 
 run: install assets
 	$(BIN)/leadtrack db upgrade
@@ -34,6 +34,12 @@ bench-full: install
 # Alert delivery: 1,000 e-mails by 2 RQ workers to a loopback SMTP server (about 7 minutes).
 bench-alerts: install
 	$(BIN)/python bench/alerts.py
+
+# Assignment rules: the decision per lead with 50 rules and 200 users, intake with rules on vs
+# off and with the proposed fixes, on SQLite then PostgreSQL (about 4 minutes).
+bench-assign: install
+	$(BIN)/python bench/assign.py --proposed
+	$(BIN)/python bench/assign.py --postgres --proposed
 
 install: $(STAMP)
 

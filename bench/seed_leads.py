@@ -360,7 +360,8 @@ def created_times(rng: random.Random, n: int, now: datetime) -> list[float]:
 COLUMNS = {
     "lead": _words(
         "id org_id name name_key company company_key address district division profession source "
-        "intake_form value custom temperature score priority status_id assignee_id unit_id "
+        "intake_form value custom temperature score priority temperature_by_hand priority_by_hand "
+        "status_id assignee_id unit_id "
         "follow_up_at close_reason primary_email primary_phone previous_lead_id merged_into_id "
         "created_by_id created_via created_at updated_at first_assigned_at first_response_at "
         "closed_at"
@@ -527,6 +528,8 @@ class LeadMaker:
                     TEMPERATURE(rng),
                     randrange(0, 101) if random_() < 0.5 else 0,
                     PRIORITY(rng),
+                    False,  # temperature_by_hand
+                    False,  # priority_by_hand
                     status_ids[status],
                     assignee_id,
                     unit_id,
