@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
 
 from leadtrack.blueprints.guards import current_org, privilege_required
 from leadtrack.extensions import db
@@ -28,8 +27,6 @@ from leadtrack.models import (
     Privilege,
     RoutingRule,
     RuleKind,
-    RuleVersion,
-    User,
 )
 from leadtrack.services import lead_settings, rule_book, rules_document, rules_editor, simulator
 from leadtrack.services.conditions import OP_LABELS, WEEKDAYS
@@ -373,7 +370,6 @@ def versions():
         "rules/versions.html",
         org=org,
         versions=rows,
-        actors=_actor_names(org, rows),
         when=lambda at: _org_time(org, at),
     )
 
@@ -387,7 +383,6 @@ def version(number: int):
         "rules/version.html",
         org=org,
         version=found,
-        actor=_actor_names(org, [found]).get(found.actor_id, ""),
         at=_org_time(org, found.at),
         yaml_text=rules_document.dump(found.document),
     )
@@ -417,16 +412,6 @@ def _yaml_download(text: str, filename: str) -> Response:
         mimetype="application/yaml",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-def _actor_names(org: Organization, rows: list[RuleVersion]) -> dict[int, str]:
-    ids = {row.actor_id for row in rows if row.actor_id is not None}
-    if not ids:
-        return {}
-    found = db.session.execute(
-        select(User.id, User.name).where(User.org_id == org.id, User.id.in_(ids))
-    ).all()
-    return dict(found)
 
 
 def _org_time(org: Organization, at) -> str:

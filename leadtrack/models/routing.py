@@ -7,9 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadtrack.models.base import Base
+from leadtrack.models.user import User
 from leadtrack.timeutil import utcnow
 
 
@@ -82,6 +83,8 @@ class RuleVersion(Base):
     via: Mapped[str] = mapped_column(String(20), default="web")
     summary: Mapped[str] = mapped_column(Text, default="")
     document: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[User | None] = relationship()
 
 
 class RotationSlot(Base):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from leadtrack.models import Holiday, Lead, Organization, User
 from leadtrack.services.calendar import is_open
+from leadtrack.services.users import absence_at
 from leadtrack.timeutil import to_zone
 
 INACTIVE = "inactive"
@@ -64,7 +65,7 @@ def skip_reason(
         return INACTIVE
     if excluded:
         return EXCLUDED
-    absence = next((p for p in user.out_of_office if p.starts_at <= now < p.ends_at), None)
+    absence = absence_at(user, now)
     if absence is not None:
         back = to_zone(absence.ends_at, user.effective_timezone)
         return f"out of office until {back:%Y-%m-%d %H:%M}"

@@ -39,10 +39,17 @@ CUSTOM_KINDS = {
 
 @dataclass(frozen=True)
 class UnitTree:
-    """Each unit's levels from the top: one {name, full path} set per level, folded."""
+    """The organization's units: each one's chain of names from the top, and for conditions
+    its levels (one folded {name, full path} set per level) and every name and path."""
 
+    names: dict[int, str]
+    chains: dict[int, tuple[str, ...]]
     levels: dict[int, tuple[frozenset[str], ...]]
     labels: tuple[str, ...]  # every name and every path, for the catalogue
+
+    def path(self, unit_id: int) -> str:
+        """ "North / Main Street": how a unit is named where its name alone is not unique."""
+        return " / ".join(self.chains[unit_id])
 
     @classmethod
     def load(cls, session: Session, org_id: int) -> UnitTree:
@@ -51,23 +58,23 @@ class UnitTree:
         ).all()
         parents = {row.id: row.parent_id for row in rows}
         names = {row.id: row.name for row in rows}
-        paths: dict[int, list[str]] = {}
+        chains: dict[int, tuple[str, ...]] = {}
         for unit_id in names:
             chain, seen, cursor = [], set(), unit_id
             while cursor is not None and cursor not in seen:
                 seen.add(cursor)
                 chain.append(names[cursor])
                 cursor = parents.get(cursor)
-            paths[unit_id] = list(reversed(chain))
+            chains[unit_id] = tuple(reversed(chain))
         levels = {
             unit_id: tuple(
                 frozenset({chain[n].casefold(), " / ".join(chain[: n + 1]).casefold()})
                 for n in range(len(chain))
             )
-            for unit_id, chain in paths.items()
+            for unit_id, chain in chains.items()
         }
-        labels = sorted({*names.values(), *(" / ".join(c) for c in paths.values() if len(c) > 1)})
-        return cls(levels, tuple(labels))
+        labels = sorted({*names.values(), *(" / ".join(c) for c in chains.values() if len(c) > 1)})
+        return cls(names, chains, levels, tuple(labels))
 
 
 def catalog_for(session: Session, org: Organization, units: UnitTree | None = None) -> Catalog:

@@ -210,7 +210,7 @@ def _tell_assignee(
         assignee,
         now,
         lead=lead,
-        step=now.strftime("%Y%m%dT%H%M%S.%f"),
+        step=outbox.each_time(now),
         details=details,
     )
 

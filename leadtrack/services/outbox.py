@@ -41,6 +41,12 @@ def settings_of(session: Session, org_id: int) -> AlertSettings:
     return AlertSettings(org_id=org_id, hourly_caps={}, urgent_ignores_quiet_hours=True)
 
 
+def each_time(now: datetime) -> str:
+    """A step for events that may happen again and again (each assignment, each queueing):
+    the moment itself, so each occurrence is its own alert and a replay is still one."""
+    return now.strftime("%Y%m%dT%H%M%S.%f")
+
+
 def dedupe_key(event_key: str, user_id: int | None, lead_id: int | None, step: str, channel) -> str:
     return f"{event_key}:{user_id or '-'}:{lead_id or '-'}:{step or '-'}:{channel}"
 

@@ -235,28 +235,20 @@ class _Decider:
         return self._closed_reason
 
     def _members(self, unit_id: int) -> list[User]:
-        return list(
-            self.session.scalars(
-                select(User)
-                .options(selectinload(User.out_of_office))
-                .where(
-                    User.org_id == self.org.id,
-                    User.unit_id == unit_id,
-                    User.role.in_(ASSIGNABLE_ROLES),
-                )
-                .order_by(User.id)
-            )
-        )
+        return self._people(User.unit_id == unit_id, User.role.in_(ASSIGNABLE_ROLES))
 
     def _users_by_ids(self, ids: list) -> list[User]:
         wanted = [i for i in ids if isinstance(i, int)]
-        if not wanted:
-            return []
+        return self._people(User.id.in_(wanted)) if wanted else []
+
+    def _people(self, *where) -> list[User]:
+        """The organization's users matching `where`, with their absences loaded."""
         return list(
             self.session.scalars(
                 select(User)
                 .options(selectinload(User.out_of_office))
-                .where(User.org_id == self.org.id, User.id.in_(wanted))
+                .where(User.org_id == self.org.id, *where)
+                .order_by(User.id)
             )
         )
 
@@ -293,10 +285,11 @@ def _queue(session, org: Organization, lead: Lead, decision: Decision, actor: Ac
     if lead.assignee_id is not None:
         assign(session, lead, None, actor, now, reason=decision.summary)
     unit = decision.unit
-    if unit is None or lead.unit_id == unit.id:
-        if decision.method == "queue":
-            return  # no rule routes it: it stays where it came in, unassigned; nothing changed
-    else:
+    moved = unit is not None and lead.unit_id != unit.id
+    on_purpose = decision.method == "queue"
+    if on_purpose and not moved:
+        return  # it stays where it came in, unassigned: nothing changed
+    if moved:
         lead.unit_id = unit.id
         lead.updated_at = now
     history.record(
@@ -309,8 +302,8 @@ def _queue(session, org: Organization, lead: Lead, decision: Decision, actor: Ac
         unit_name=unit.name if unit else None,
         reason=decision.summary,
     )
-    if decision.method == "queue":
-        return  # the rule sends these leads to the queue on purpose: people route them by hand
+    if on_purpose:
+        return  # the rule sends these leads to the queue: people route them by hand
     for person in _queue_keepers(session, org, unit):
         outbox.notify(
             session,
@@ -319,7 +312,7 @@ def _queue(session, org: Organization, lead: Lead, decision: Decision, actor: Ac
             person,
             now,
             lead=lead,
-            step=now.strftime("%Y%m%dT%H%M%S.%f"),
+            step=outbox.each_time(now),
             details={"unit": unit.name if unit else org.name, "reason": decision.summary},
         )
 

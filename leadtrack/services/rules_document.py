@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import yaml
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from leadtrack.models import (
     AssignmentDecision,
@@ -24,14 +24,13 @@ from leadtrack.models import (
     RoutingRule,
     RuleKind,
     RuleVersion,
-    Unit,
     User,
 )
 from leadtrack.services import rule_book
 from leadtrack.services.conditions import check, normalize
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
-from leadtrack.services.lead_facts import catalog_for
+from leadtrack.services.lead_facts import UnitTree, catalog_for
 from leadtrack.services.lead_fields import CONTROL_MESSAGE, has_control_characters
 from leadtrack.services.rotation import MAX_WEIGHT
 from leadtrack.services.routing import METHODS
@@ -356,6 +355,7 @@ def versions(session: Session, org_id: int, limit: int = 50) -> list[RuleVersion
     return list(
         session.scalars(
             select(RuleVersion)
+            .options(joinedload(RuleVersion.actor))
             .where(RuleVersion.org_id == org_id)
             .order_by(RuleVersion.version.desc())
             .limit(limit)
@@ -371,24 +371,13 @@ class _Refs:
         users = session.execute(select(User.id, User.email).where(User.org_id == org.id)).all()
         self.user_ids = {email.casefold(): uid for uid, email in users}
         self.user_emails: dict[int, str] = dict(users)
-        units = session.execute(
-            select(Unit.id, Unit.parent_id, Unit.name).where(Unit.org_id == org.id)
-        ).all()
-        names = {u.id: u.name for u in units}
-        parents = {u.id: u.parent_id for u in units}
-        self.paths: dict[int, str] = {}
-        for unit_id in names:
-            chain, cursor, seen = [], unit_id, set()
-            while cursor is not None and cursor not in seen:
-                seen.add(cursor)
-                chain.append(names[cursor])
-                cursor = parents.get(cursor)
-            self.paths[unit_id] = " / ".join(reversed(chain))
+        tree = UnitTree.load(session, org.id)
+        self.names = tree.names
+        self.paths = {unit_id: tree.path(unit_id) for unit_id in tree.names}
         self.by_name: dict[str, list[int]] = {}
-        for unit_id, name in names.items():
+        for unit_id, name in self.names.items():
             self.by_name.setdefault(name.casefold(), []).append(unit_id)
         self.by_path = {path.casefold(): unit_id for unit_id, path in self.paths.items()}
-        self.names = names
 
     def unit_out(self, unit_id: int | None) -> str | None:
         if unit_id is None or unit_id not in self.names:

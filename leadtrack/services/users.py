@@ -187,8 +187,12 @@ def remove_out_of_office(session: Session, user: User, period_id: int) -> None:
     session.delete(period)
 
 
+def absence_at(user: User, now: datetime) -> OutOfOffice | None:
+    return next((p for p in user.out_of_office if p.starts_at <= now < p.ends_at), None)
+
+
 def is_out_of_office(user: User, now: datetime) -> bool:
-    return any(p.starts_at <= now < p.ends_at for p in user.out_of_office)
+    return absence_at(user, now) is not None
 
 
 def colleagues(session: Session, org_id: int) -> list[User]:

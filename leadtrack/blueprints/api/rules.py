@@ -15,7 +15,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
 
 from leadtrack.blueprints.api import api_v1, require_scope
 from leadtrack.blueprints.api.leads import (
@@ -28,7 +27,7 @@ from leadtrack.blueprints.api.leads import (
 )
 from leadtrack.blueprints.api.serializers import moment
 from leadtrack.extensions import db
-from leadtrack.models import AssignmentDecision, RuleVersion, User
+from leadtrack.models import AssignmentDecision, RuleVersion
 from leadtrack.services import routing, rules_document, simulator
 from leadtrack.services.errors import ValidationError
 from leadtrack.timeutil import as_utc, utcnow
@@ -125,8 +124,8 @@ def _moment(value: Any, errors: dict[str, str]) -> datetime | None:
 # -- answers ------------------------------------------------------------------------------
 
 
-def _version_json(version: RuleVersion, users: dict[int, User]) -> dict[str, Any]:
-    actor = users.get(version.actor_id) if version.actor_id is not None else None
+def _version_json(version: RuleVersion) -> dict[str, Any]:
+    actor = version.actor
     return {
         "version": version.version,
         "at": moment(version.at),
@@ -183,13 +182,7 @@ def put_rules():
 @require_scope("admin")
 def list_rule_versions():
     versions = rules_document.versions(db.session, _org().id)
-    actor_ids = {v.actor_id for v in versions if v.actor_id is not None}
-    users = (
-        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
-        if actor_ids
-        else {}
-    )
-    return jsonify(data=[_version_json(version, users) for version in versions])
+    return jsonify(data=[_version_json(version) for version in versions])
 
 
 @api_v1.post("/rules/simulate")
