@@ -179,6 +179,7 @@ def test_without_htmx_the_form_still_works(app, tenant, web):
 def test_in_the_browser_the_rep_writes_and_the_log_shows_it(page, app, tenant):
     from playwright.sync_api import expect
 
+    from .support.browser import wait_for_htmx
     from .test_browser import sign_in
 
     lead_id = assigned_lead(app, tenant, name="Jana Schulz", emails="jana@example.de")
@@ -186,6 +187,7 @@ def test_in_the_browser_the_rep_writes_and_the_log_shows_it(page, app, tenant):
     page.goto(f"/leads/{lead_id}")
     body = page.get_by_label("Text")
     expect(body).to_have_value(re.compile("^Hello Jana Schulz,"))
+    wait_for_htmx(page, "#message-channel")
 
     page.get_by_label("Send by").select_option("sms")
     expect(page.get_by_label("Subject")).to_have_count(0)

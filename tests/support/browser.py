@@ -110,3 +110,16 @@ def _save_failure_screenshot(page, nodeid: str) -> None:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     except Exception as exc:  # a screenshot must never hide the real failure
         print(f"could not save a failure screenshot: {exc}")
+
+
+def wait_for_htmx(page, selector: str) -> None:
+    """Wait until htmx has wired up `selector` (swapped-in content is processed after the
+    swap settles) and no request is running: an event fired earlier would go unheard."""
+    page.wait_for_function(
+        """(selector) => {
+            const element = document.querySelector(selector);
+            return element && element["htmx-internal-data"]
+                && !document.querySelector(".htmx-settling, .htmx-request, .htmx-swapping");
+        }""",
+        arg=selector,
+    )
