@@ -25,6 +25,8 @@ from tests.test_browser import (
     sign_in,
 )
 
+from .support.browser import wait_for_htmx
+
 pytestmark = pytest.mark.browser
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -125,7 +127,8 @@ def test_disable_switch_and_delete_swap_the_list(page: Page, app, live_server, t
 
 
 def settled(row) -> None:
-    """Wait until htmx has set up a swapped-in row (it drops `htmx-added` when it has)."""
+    """Wait until the row's request has come back and htmx has set up what it swapped in."""
+    wait_for_htmx(row.page)
     expect(row).not_to_have_class(re.compile(r"\bhtmx-(added|settling)\b"))
 
 

@@ -112,14 +112,16 @@ def _save_failure_screenshot(page, nodeid: str) -> None:
         print(f"could not save a failure screenshot: {exc}")
 
 
-def wait_for_htmx(page, selector: str) -> None:
-    """Wait until htmx has wired up `selector` (swapped-in content is processed after the
-    swap settles) and no request is running: an event fired earlier would go unheard."""
+def wait_for_htmx(page, selector: str | None = None) -> None:
+    """Wait until no htmx request, swap or settle is under way and, given a `selector`, htmx
+    has wired that element up: an event fired before that would go unheard, and a value typed
+    into content about to be swapped out would be lost."""
     page.wait_for_function(
         """(selector) => {
-            const element = document.querySelector(selector);
-            return element && element["htmx-internal-data"]
-                && !document.querySelector(".htmx-settling, .htmx-request, .htmx-swapping");
+            const element = selector ? document.querySelector(selector) : document.body;
+            const busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added";
+            return element && (!selector || element["htmx-internal-data"])
+                && !document.querySelector(busy);
         }""",
         arg=selector,
     )
