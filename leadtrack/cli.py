@@ -185,7 +185,9 @@ def worker(burst: bool) -> None:
     from rq import Worker
     from sqlalchemy.orm import configure_mappers
 
-    import jobs.alerts  # noqa: F401 - imported once here, not in every forked job
+    # Imported once here, not in every forked job.
+    import jobs.alerts
+    import jobs.clock  # noqa: F401
     from leadtrack.channels import email  # noqa: F401
     from leadtrack.queues import QUEUE_NAMES
     from leadtrack.redis_conn import get_redis
@@ -203,4 +205,6 @@ def scheduler() -> None:
     from jobs.cron import build_cron_scheduler
     from leadtrack.redis_conn import get_redis
 
-    build_cron_scheduler(get_redis(), current_app.logger.level).start()
+    build_cron_scheduler(
+        get_redis(), current_app.logger.level, current_app.config["CLOCK_SWEEP_SECONDS"]
+    ).start()

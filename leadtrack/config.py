@@ -64,6 +64,8 @@ def build_config(overrides: dict | None = None) -> dict:
         "ALERT_LINK_MAX_AGE": int(env.get("ALERT_LINK_MAX_AGE", str(7 * 24 * 3600))),
         "ALERT_MAX_ATTEMPTS": int(env.get("ALERT_MAX_ATTEMPTS", "6")),
         "ALERT_RETRY_SECONDS": int(env.get("ALERT_RETRY_SECONDS", "30")),
+        # How often the scheduler sweeps for due timers nobody fired (at most 15 s).
+        "CLOCK_SWEEP_SECONDS": min(max(int(env.get("CLOCK_SWEEP_SECONDS", "10")), 1), 15),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
         "LOCKOUT_THRESHOLD": int(env.get("LOCKOUT_THRESHOLD", "5")),

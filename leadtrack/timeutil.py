@@ -41,3 +41,18 @@ def _timezones() -> frozenset[str]:
 
 def timezone_choices() -> list[str]:
     return sorted(_timezones())
+
+
+def describe_duration(seconds: float) -> str:
+    """A span in words a manager reads at a glance: "45 s", "5 min", "1 h 30 min", "2 days"."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min" + (f" {secs} s" if secs else "")
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h" + (f" {minutes} min" if minutes else "")
+    days, hours = divmod(hours, 24)
+    return f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")

@@ -131,6 +131,10 @@ def test_a_new_organization_has_the_default_document(admin, openapi):
         },
         "assignment": [],
         "scoring": [],
+        "response": [],
+        "aging": [],
+        "reclaim": [],
+        "auto_close": [],
     }
 
 

@@ -122,6 +122,10 @@ def full_document(tenant) -> dict:
                 "points": -5,
             },
         ],
+        "response": [],
+        "aging": [],
+        "reclaim": [],
+        "auto_close": [],
     }
 
 
@@ -343,7 +347,8 @@ def test_unknown_keys_sections_and_settings(org):
         },
     )
     assert errors == {
-        "rules": "Unknown section; use settings, assignment, scoring.",
+        "rules": "Unknown section; use settings, assignment, scoring, response, aging, reclaim, "
+        "auto_close.",
         "settings.colour": "Unknown setting; use fallback, hot_from, priority_from, "
         "return_policy, warm_from.",
         "settings.return_policy": "Use fresh_start or catch_up.",

@@ -14,6 +14,7 @@ from leadtrack.models.catalog import (
     ProductCategory,
     StatusCategory,
 )
+from leadtrack.models.clock import LeadWatcher, Timer, TimerKind, TimerState
 from leadtrack.models.lead import (
     PRIORITIES,
     TEMPERATURES,
@@ -80,6 +81,7 @@ __all__ = [
     "LeadSource",
     "LeadStatus",
     "LeadTag",
+    "LeadWatcher",
     "Notification",
     "NotificationTemplate",
     "Organization",
@@ -95,6 +97,9 @@ __all__ = [
     "RuleKind",
     "RuleVersion",
     "StatusCategory",
+    "Timer",
+    "TimerKind",
+    "TimerState",
     "Unit",
     "User",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
@@ -87,6 +87,14 @@ class Lead(Base):
     first_assigned_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The response clock (services/clock.py): the rule that set it, the deadline, when the
+    # lead was marked overdue, and the ladder's tier (1 = the assignee, 2 = backup, 3 = …).
+    response_rule_id: Mapped[int | None] = mapped_column(
+        ForeignKey("routing_rule.id", ondelete="SET NULL")
+    )
+    response_due_at: Mapped[datetime | None]
+    overdue_at: Mapped[datetime | None]
+    escalation_tier: Mapped[int] = mapped_column(default=1, server_default="1")
 
     status: Mapped[LeadStatus] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
@@ -116,11 +124,19 @@ class Lead(Base):
 
     @property
     def state(self) -> str:
-        """new: nobody responded yet; open: responded; closed: won, lost or dead.
-        (Overdue arrives with the response clock.)"""
+        """new: nobody responded yet; open: responded; overdue: the response deadline
+        passed without one (marked by the ladder); closed: won, lost or dead."""
         if self.closed_at is not None:
             return "closed"
-        return "open" if self.first_response_at is not None else "new"
+        if self.first_response_at is not None:
+            return "open"
+        return "overdue" if self.overdue_at is not None else "new"
+
+    def overdue_for(self, now: datetime) -> timedelta | None:
+        """How long past its deadline an unanswered lead is."""
+        if self.state != "overdue" or self.response_due_at is None:
+            return None
+        return max(now - self.response_due_at, timedelta(0))
 
     @property
     def is_closed(self) -> bool:

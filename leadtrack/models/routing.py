@@ -17,6 +17,15 @@ from leadtrack.timeutil import utcnow
 class RuleKind(StrEnum):
     ASSIGN = "assign"
     SCORE = "score"
+    # Clock rules (services/clock.py): a response time, idle leads, untouched leads.
+    RESPONSE = "response"
+    AGING = "aging"
+    RECLAIM = "reclaim"
+    AUTO_CLOSE = "auto_close"
+
+    @property
+    def is_clock(self) -> bool:
+        return self not in (RuleKind.ASSIGN, RuleKind.SCORE)
 
 
 class ReturnPolicy(StrEnum):
@@ -43,6 +52,11 @@ class RoutingRule(Base):
     # Assignment rules: {"user": …} | {"team": …, "method": …} | {"by_field": …} | {"queue": …}.
     target: Mapped[dict] = mapped_column(JSON, default=dict)
     points: Mapped[int] = mapped_column(default=0)  # scoring rules
+    # Clock rules: how long, counted in business time or around the clock, and the rest
+    # of the rule (warnings, what counts as a response, the ladder, the action).
+    within_seconds: Mapped[int | None]
+    business_time: Mapped[bool] = mapped_column(default=True, server_default="1")
+    clock: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -195,6 +195,18 @@ EVENTS: dict[str, AlertEvent] = {
             details=(("details.due_at", "the follow-up time"),),
         ),
         AlertEvent(
+            "lead_idle",
+            "Lead gone quiet",
+            urgent=False,
+            default_channels=(EMAIL, IN_APP),
+            subject="{{ lead.name }} has had no activity for {{ details.idle_for }}",
+            body="Hello {{ recipient.first_name }},\n\n"
+            "nothing has happened on {{ lead.name }} for {{ details.idle_for }}. "
+            "Get back in touch, or close it." + _LEAD_FACTS + "\nOpen it: {{ links.view }}\n",
+            short="No activity on {{ lead.name }} for {{ details.idle_for }}.",
+            details=(("details.idle_for", "how long the lead has been quiet"),),
+        ),
+        AlertEvent(
             "task_reminder",
             "Task reminder",
             urgent=False,

@@ -23,7 +23,7 @@ from leadtrack.models import (
     Role,
     User,
 )
-from leadtrack.services import history, lead_settings, leads, routing, rule_book, scoring
+from leadtrack.services import clock, history, lead_settings, leads, routing, rule_book, scoring
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import FieldReader
@@ -174,6 +174,7 @@ def create_lead(
         existing_contact=existing.count,
     )
     _initial_assignment(session, lead, clean, actor, now)
+    clock.started(session, session.get(Organization, lead.org_id), lead, now)
     if idempotency_key:
         _remember(session, org, idempotency_key, fingerprint, lead)
     return IntakeResult(lead, existing)

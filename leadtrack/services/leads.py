@@ -24,7 +24,7 @@ from leadtrack.models import (
     StatusCategory,
     User,
 )
-from leadtrack.services import history, lead_settings, outbox, rule_book, scoring
+from leadtrack.services import clock, history, lead_settings, outbox, rule_book, scoring
 from leadtrack.services.errors import Forbidden, ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import CONTROL_MESSAGE, FieldReader, has_control_characters
@@ -166,7 +166,10 @@ def assign(
     actor: Actor,
     now: datetime,
     reason: str = "",
+    tell: bool = True,
 ) -> None:
+    """Give the lead to `assignee` (None: back to the queue); they are alerted unless
+    `tell` is off (the clock's ladder sends its own escalation alert instead)."""
     if assignee is not None and (assignee.org_id != lead.org_id or not assignee.is_active_user):
         raise ValidationError({"assignee_id": "Pick an active colleague."})
     previous = lead.assignee
@@ -195,7 +198,8 @@ def assign(
         from_unit_id=old_unit_id,
         to_unit_id=lead.unit_id,
     )
-    if assignee is not None and assignee.id != actor.user_id:
+    clock.assigned(session, lead, assignee, now)
+    if tell and assignee is not None and assignee.id != actor.user_id:
         _tell_assignee(session, lead, assignee, previous, now, reason)
 
 
@@ -223,6 +227,7 @@ def change_status(
     old = lead.status
     if old.id == status.id:
         return
+    was_closed = lead.closed_at is not None
     lead.status = status
     lead.status_id = status.id
     lead.updated_at = now
@@ -245,7 +250,8 @@ def change_status(
         reason=reason,
     )
     if category is not StatusCategory.NEW and old.category_enum is StatusCategory.NEW:
-        _count_as_response(lead, actor, now)
+        _count_as_response(session, lead, "status", actor, now)
+    clock.status_changed(session, lead, was_closed, now)
 
 
 def close(
@@ -322,16 +328,16 @@ def add_activity(
         body=activity.body[:500],
     )
     if kind != ActivityKind.NOTE:
-        _count_as_response(lead, actor, now)
+        how = "ack" if kind == ActivityKind.ACK else "activity"
+        _count_as_response(session, lead, how, actor, now)
     return activity
 
 
-def _count_as_response(lead: Lead, actor: Actor, now: datetime) -> None:
-    """The assignee's first activity (or first move out of 'new') is the first response."""
-    if lead.first_response_at is not None or actor.user is None:
-        return
-    if lead.assignee_id is not None and actor.user.id == lead.assignee_id:
-        lead.first_response_at = now
+def _count_as_response(session, lead: Lead, how: str, actor: Actor, now: datetime) -> None:
+    """The first act that counts as a response (see clock.counts_as_response) stops the
+    response clock."""
+    if clock.counts_as_response(session, lead, how, actor):
+        clock.responded(session, lead, now)
 
 
 def may_merge(user: User | None) -> bool:

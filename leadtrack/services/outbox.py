@@ -63,10 +63,12 @@ def notify(
     details: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
     stand_in: bool = True,
+    channels: tuple[str, ...] | None = None,
 ) -> list[Notification]:
     """Alert `user` (or, when they are away and `stand_in`, whoever stands in for them)
-    about an event on each channel they chose. Returns the rows written now; an alert already
-    written for the same key is not repeated."""
+    about an event on each channel they chose — or on `channels`, when a rule names them.
+    Returns the rows written now; an alert already written for the same key is not
+    repeated."""
     event = alert_events.get(event_key)
     if stand_in:
         target = recipients.stand_in_for(user, now)
@@ -81,7 +83,10 @@ def notify(
     if not (event.urgent and policy.urgent_ignores_quiet_hours):
         held_until = recipients.quiet_until(preferences, recipients.zone_of(target), now)
     written = []
-    for channel in recipients.channels_for(preferences, event_key):
+    chosen = recipients.channels_for(preferences, event_key)
+    if channels is not None:
+        chosen = tuple(ChannelName(c) for c in channels)
+    for channel in chosen:
         if channel == ChannelName.VOICE and not policy.voice_enabled:
             continue
         notification = Notification(

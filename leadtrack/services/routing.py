@@ -304,7 +304,7 @@ def _queue(session, org: Organization, lead: Lead, decision: Decision, actor: Ac
     )
     if on_purpose:
         return  # the rule sends these leads to the queue: people route them by hand
-    for person in _queue_keepers(session, org, unit):
+    for person in managers_for(session, org, unit):
         outbox.notify(
             session,
             org,
@@ -317,7 +317,7 @@ def _queue(session, org: Organization, lead: Lead, decision: Decision, actor: Ac
         )
 
 
-def _queue_keepers(session: Session, org: Organization, unit: Unit | None) -> list[User]:
+def managers_for(session: Session, org: Organization, unit: Unit | None) -> list[User]:
     """The manager of the unit (or of the nearest unit above with one), else the
     organization's admins: someone always hears about a lead nobody could take."""
     cursor = unit
@@ -334,6 +334,25 @@ def _queue_keepers(session: Session, org: Organization, unit: Unit | None) -> li
             )
         )
     )
+
+
+def pick(
+    session: Session,
+    org: Organization,
+    lead: Lead,
+    target: dict,
+    now: datetime,
+    *,
+    exclude: frozenset[int] = frozenset(),
+) -> User | None:
+    """Whom `target` would give the lead to now (eligibility and rotation included),
+    without giving it: the clock's ladder decides what to do with that person."""
+    units = UnitTree.load(session, org.id)
+    facts = facts_of(lead, ZoneInfo(org.timezone), now, units)
+    rule = CompiledRule(None, "Escalation", lambda _facts: True, target)
+    book = rule_book.load(session, org)
+    decider = _Decider(session, org, lead, now, book, Rotation(session, org.id), exclude)
+    return decider.run(rule, target, facts).assignee
 
 
 def latest_decision(session: Session, lead_id: int) -> AssignmentDecision | None:

@@ -25,6 +25,10 @@ class CompiledRule:
     matches: Predicate
     target: dict = field(default_factory=dict)
     points: int = 0
+    # Clock rules only.
+    within: int = 0
+    business_time: bool = True
+    clock: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,18 @@ class RuleBook:
     hot_from: int
     warm_from: int
     priority_from: dict[str, int]
+    clock_rules: dict[RuleKind, tuple[CompiledRule, ...]] = field(default_factory=dict)
+
+    def first_clock_rule(self, kind: RuleKind, facts: dict) -> CompiledRule | None:
+        """The first enabled clock rule of `kind` whose conditions hold."""
+        return next((rule for rule in self.clock_rules.get(kind, ()) if rule.matches(facts)), None)
+
+    def clock_rule(self, rule_id: int | None) -> CompiledRule | None:
+        for rules in self.clock_rules.values():
+            for rule in rules:
+                if rule.id == rule_id:
+                    return rule
+        return None
 
 
 _cache: dict[tuple[int, int, str], RuleBook] = {}
@@ -97,7 +113,16 @@ def _compile(session: Session, org: Organization, settings: RoutingSettings) -> 
 
     def compiled(rule: RoutingRule) -> CompiledRule:
         matches = compile_condition(rule.conditions, catalog, path=f"rule {rule.name!r}")
-        return CompiledRule(rule.id, rule.name, matches, dict(rule.target or {}), rule.points)
+        return CompiledRule(
+            rule.id,
+            rule.name,
+            matches,
+            dict(rule.target or {}),
+            rule.points,
+            within=rule.within_seconds or 0,
+            business_time=rule.business_time,
+            clock=dict(rule.clock or {}),
+        )
 
     def enabled(kind: RuleKind) -> tuple[CompiledRule, ...]:
         return tuple(compiled(r) for r in rules_of(session, org.id, kind) if r.enabled)
@@ -111,4 +136,5 @@ def _compile(session: Session, org: Organization, settings: RoutingSettings) -> 
         hot_from=settings.hot_from,
         warm_from=settings.warm_from,
         priority_from=dict(settings.priority_from or DEFAULT_PRIORITIES),
+        clock_rules={kind: enabled(kind) for kind in RuleKind if kind.is_clock},
     )

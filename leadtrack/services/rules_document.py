@@ -19,14 +19,16 @@ from sqlalchemy.orm import Session, joinedload
 
 from leadtrack.models import (
     AssignmentDecision,
+    Lead,
     Organization,
     ReturnPolicy,
     RoutingRule,
     RuleKind,
     RuleVersion,
+    Timer,
     User,
 )
-from leadtrack.services import rule_book
+from leadtrack.services import clock_document, rule_book
 from leadtrack.services.conditions import check, normalize
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
@@ -37,10 +39,17 @@ from leadtrack.services.routing import METHODS
 
 MAX_RULES = 500
 MAX_DOCUMENT_BYTES = 1_000_000
-SECTIONS = ("settings", "assignment", "scoring")
+RULE_SECTIONS = {
+    RuleKind.ASSIGN: "assignment",
+    RuleKind.SCORE: "scoring",
+    **clock_document.SECTIONS,
+}
+SECTIONS = ("settings", *RULE_SECTIONS.values())
+_COMMON_KEYS = {"name", "enabled", "when", "id"}
 RULE_KEYS = {
-    RuleKind.ASSIGN: {"name", "enabled", "when", "assign", "id"},
-    RuleKind.SCORE: {"name", "enabled", "when", "points", "id"},
+    RuleKind.ASSIGN: _COMMON_KEYS | {"assign"},
+    RuleKind.SCORE: _COMMON_KEYS | {"points"},
+    **{kind: _COMMON_KEYS | keys for kind, keys in clock_document.KEYS.items()},
 }
 
 
@@ -111,6 +120,12 @@ def export(session: Session, org: Organization) -> dict:
             }
             for rule in rule_book.rules_of(session, org.id, RuleKind.SCORE)
         ],
+        **clock_document.export(
+            session,
+            org.id,
+            refs,
+            {kind: rule_book.rules_of(session, org.id, kind) for kind in clock_document.SECTIONS},
+        ),
     }
 
 
@@ -129,14 +144,13 @@ def read(session: Session, org: Organization, document: Any) -> dict:
         if key not in SECTIONS and key != "version":
             errors[str(key)] = f"Unknown section; use {', '.join(SECTIONS)}."
     refs = _Refs(session, org)
+    refs.clock = clock_document.ClockReader(session, org.id, refs, errors)
     catalog = catalog_for(session, org)
-    clean = {
+    clean: dict[Any, Any] = {
         "settings": _read_settings(document.get("settings") or {}, refs, errors),
-        RuleKind.ASSIGN: _read_rules(
-            document, "assignment", RuleKind.ASSIGN, refs, catalog, errors
-        ),
-        RuleKind.SCORE: _read_rules(document, "scoring", RuleKind.SCORE, refs, catalog, errors),
     }
+    for kind, section in RULE_SECTIONS.items():
+        clean[kind] = _read_rules(document, section, kind, refs, catalog, errors)
     if errors:
         raise ValidationError(errors)
     return clean
@@ -188,8 +202,8 @@ def _read_rules(document, section: str, kind: RuleKind, refs, catalog, errors) -
     for n, entry in enumerate(raw):
         where = f"{section}[{n}]"
         if not isinstance(entry, dict):
-            errors[where] = "Expected a rule: a mapping with name, when and " + (
-                "assign." if kind is RuleKind.ASSIGN else "points."
+            errors[where] = "Expected a rule: a mapping with a name, when and " + (
+                {RuleKind.ASSIGN: "assign.", RuleKind.SCORE: "points."}.get(kind, "a duration.")
             )
             continue
         name = entry.get("name")
@@ -229,7 +243,9 @@ def _read_rule(entry: dict, kind, where: str, label: str, refs, catalog, errors)
         "enabled": enabled is not False,
         "conditions": when if problems else normalize(when),
     }
-    if kind is RuleKind.ASSIGN:
+    if kind.is_clock:
+        rule.update(refs.clock.rule(kind, entry, where, label))
+    elif kind is RuleKind.ASSIGN:
         if "assign" not in entry:
             errors[f"{where}.assign"] = (
                 f"{label}: say who gets the lead (user, team, by_field or queue)."
@@ -276,7 +292,7 @@ def apply(
     settings = rule_book.settings_of(session, org.id, lock=True)
     for key, value in clean["settings"].items():
         setattr(settings, key, value)
-    for kind in (RuleKind.ASSIGN, RuleKind.SCORE):
+    for kind in RULE_SECTIONS:
         _sync(session, org.id, kind, clean[kind], now)
     settings.version += 1
     settings.stamp = uuid4().hex
@@ -313,6 +329,9 @@ def _sync(session: Session, org_id: int, kind: RuleKind, wanted: list[dict], now
         row.conditions = entry["conditions"]
         row.target = entry.get("target", {})
         row.points = entry.get("points", 0)
+        row.within_seconds = entry.get("within_seconds")
+        row.business_time = entry.get("business_time", True)
+        row.clock = entry.get("clock", {})
         row.updated_at = now
         session.flush()
         kept.add(row.id)
@@ -322,6 +341,10 @@ def _sync(session: Session, org_id: int, kind: RuleKind, wanted: list[dict], now
             update(AssignmentDecision)
             .where(AssignmentDecision.rule_id.in_(gone))
             .values(rule_id=None)
+        )
+        session.execute(update(Timer).where(Timer.rule_id.in_(gone)).values(rule_id=None))
+        session.execute(
+            update(Lead).where(Lead.response_rule_id.in_(gone)).values(response_rule_id=None)
         )
         for rule in existing:
             if rule.id in gone:
@@ -334,7 +357,7 @@ def describe_change(before: dict, after: dict) -> str:
     parts: list[str] = []
     if before.get("settings") != after.get("settings"):
         parts.append("changed the settings")
-    for section in ("assignment", "scoring"):
+    for section in RULE_SECTIONS.values():
         old = {r["name"].casefold(): r for r in before.get(section, [])}
         new = {r["name"].casefold(): r for r in after.get(section, [])}
         parts += [f"added {section} rule “{new[n]['name']}”" for n in new if n not in old]
@@ -367,6 +390,8 @@ def versions(session: Session, org_id: int, limit: int = 50) -> list[RuleVersion
 
 
 class _Refs:
+    clock: clock_document.ClockReader
+
     def __init__(self, session: Session, org: Organization):
         users = session.execute(select(User.id, User.email).where(User.org_id == org.id)).all()
         self.user_ids = {email.casefold(): uid for uid, email in users}

@@ -13,6 +13,7 @@ from leadtrack.models import (
     SCOPES,
     TEMPERATURES,
     ActivityKind,
+    ChannelName,
     ReturnPolicy,
     StatusCategory,
 )
@@ -160,8 +161,23 @@ LEAD = _object(
             "API does not follow it",
         },
         "state": {
-            "enum": ["new", "open", "closed"],
-            "description": "new: nobody responded yet; open: responded; closed: won, lost or dead.",
+            "enum": ["new", "open", "overdue", "closed"],
+            "description": "new: nobody responded yet; open: responded; overdue: the response "
+            "deadline passed without a response (marked by the escalation ladder); closed: won, "
+            "lost or dead.",
+        },
+        "response_due_at": {
+            **NULLABLE_TIMESTAMP,
+            "description": "The response deadline its response-time rule set at intake",
+        },
+        "overdue_at": {
+            **NULLABLE_TIMESTAMP,
+            "description": "When the missed deadline was; stays set after a late response",
+        },
+        "escalation_tier": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "1: the assignee; 2: escalated once (backup); 3 and up: further",
         },
         "url": {"type": "string", "format": "uri", "description": "The lead's page in LeadTrack"},
         "existing_contact": {
@@ -470,6 +486,66 @@ SCORING_RULE = _object(
     required=["name", "points"],
     description="Every scoring rule whose `when` holds adds its points",
 )
+_DURATION = {
+    "type": ["string", "integer"],
+    "description": "A duration: 30s, 5m, 2h, 1h30m, 3d, or a number of seconds",
+}
+_CLOCK_COMMON = {
+    "name": _RULE_NAME,
+    "enabled": {"type": "boolean", "description": "Default true"},
+    "when": _ref("Condition"),
+    "business_time": {
+        "type": "boolean",
+        "description": "Count only business hours (default true), or around the clock",
+    },
+    "id": _RULE_ID,
+}
+LADDER_STEP = _object(
+    {
+        "after": {**_DURATION, "description": "Time after the previous step (not on step 1)"},
+        "to": {
+            "description": "backup, supervisor, manager, {user: e-mail} or {team: unit name}",
+        },
+        "action": {"enum": ["reassign", "watch", "notify"]},
+        "channels": {"type": "array", "items": {"enum": [c.value for c in ChannelName]}},
+        "cc": {"type": "array", "items": {"type": "string", "format": "email"}},
+        "overdue": {"type": "boolean", "description": "Mark the lead overdue"},
+    },
+    required=["to"],
+)
+RESPONSE_RULE = _object(
+    {
+        **_CLOCK_COMMON,
+        "within": _DURATION,
+        "warnings": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 99}},
+        "counts": {"type": "array", "items": {"enum": ["activity", "status", "ack"]}},
+        "ladder": {"type": "array", "items": _ref("LadderStep"), "minItems": 1, "maxItems": 6},
+    },
+    required=["name", "within", "ladder"],
+    description="The first whose `when` holds sets the lead's response deadline",
+)
+AGING_RULE = _object(
+    {
+        **_CLOCK_COMMON,
+        "after": _DURATION,
+        "then": {"description": "notify, or {status: <a status of the dead category>}"},
+    },
+    required=["name", "after"],
+)
+RECLAIM_RULE = _object(
+    {**_CLOCK_COMMON, "within": _DURATION},
+    required=["name", "within"],
+    description="Untouched by its assignee within the time: back through the assignment rules",
+)
+AUTO_CLOSE_RULE = _object(
+    {
+        **_CLOCK_COMMON,
+        "after": _DURATION,
+        "close_as": {"type": "string", "description": "A won, lost or dead status"},
+        "reason": STRING,
+    },
+    required=["name", "after", "close_as"],
+)
 RULE_SETTINGS = _object(
     {
         "return_policy": {
@@ -493,6 +569,10 @@ RULES_DOCUMENT = _object(
         "settings": RULE_SETTINGS,
         "assignment": {"type": "array", "items": _ref("AssignmentRule"), "maxItems": MAX_RULES},
         "scoring": {"type": "array", "items": _ref("ScoringRule"), "maxItems": MAX_RULES},
+        "response": {"type": "array", "items": _ref("ResponseRule"), "maxItems": MAX_RULES},
+        "aging": {"type": "array", "items": _ref("AgingRule"), "maxItems": MAX_RULES},
+        "reclaim": {"type": "array", "items": _ref("ReclaimRule"), "maxItems": MAX_RULES},
+        "auto_close": {"type": "array", "items": _ref("AutoCloseRule"), "maxItems": MAX_RULES},
         "version": {"description": "Ignored on input"},
     },
     required=[],
@@ -631,6 +711,11 @@ SCHEMAS = {
     "Target": TARGET,
     "AssignmentRule": ASSIGNMENT_RULE,
     "ScoringRule": SCORING_RULE,
+    "ResponseRule": RESPONSE_RULE,
+    "LadderStep": LADDER_STEP,
+    "AgingRule": AGING_RULE,
+    "ReclaimRule": RECLAIM_RULE,
+    "AutoCloseRule": AUTO_CLOSE_RULE,
     "RulesDocument": RULES_DOCUMENT,
     "RulesSaved": RULES_SAVED,
     "RuleVersionList": RULE_VERSION_LIST,

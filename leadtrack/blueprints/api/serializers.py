@@ -57,6 +57,9 @@ def lead_json(lead: Lead, base_url: str) -> dict[str, Any]:
         "previous_lead_id": lead.previous_lead_id,
         "merged_into_id": lead.merged_into_id,
         "state": lead.state,
+        "response_due_at": moment(lead.response_due_at),
+        "overdue_at": moment(lead.overdue_at),
+        "escalation_tier": lead.escalation_tier or 1,
         "url": f"{base_url.rstrip('/')}/leads/{lead.id}",
     }
 

@@ -1,0 +1,52 @@
+"""Precision for the clock: once the transaction that wrote a timer commits, the timer is
+handed to RQ's scheduler (`enqueue_at`) so it fires on the second. If Redis is away at that
+moment nothing is lost: the timer row is the truth and the sweep fires it late."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+SCHEDULED_KEY = "leadtrack.timers"  # session.info: timers to hand to RQ after commit
+FIRE_JOB = "jobs.clock.fire"
+
+
+def schedule_after_commit(session: Session, timer, fire_at: datetime) -> None:
+    session.info.setdefault(SCHEDULED_KEY, []).append((timer, fire_at))
+
+
+def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    pending = session.info.pop(SCHEDULED_KEY, None)
+    if not pending or not has_app_context() or current_app.config.get("RQ_SYNC"):
+        return  # tests drive the clock with an explicit `now`, through the sweep
+    from leadtrack.queues import get_queue
+
+    try:
+        queue = get_queue()
+        with queue.connection.pipeline() as pipe:
+            for timer, fire_at in pending:
+                identity = inspect(timer).identity  # no reload of the expired row
+                if identity is not None:
+                    queue.enqueue_at(fire_at, FIRE_JOB, identity[0], pipeline=pipe)
+            pipe.execute()
+    except Exception:
+        log.warning("could not schedule %d timers; the sweep will fire them", len(pending))
+
+
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(SCHEDULED_KEY, None)
+
+
+def init_app(app: Flask) -> None:
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
