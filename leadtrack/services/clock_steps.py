@@ -276,43 +276,41 @@ def _arm_next_step(step: Step, ladder: list[dict]) -> None:
 
 def _ladder_target(step: Step, to: dict) -> tuple[User, str]:
     """The person a ladder step names, or — when they are missing or away — the next one
-    who can act: their backup, their supervisor, the unit's manager, the admins. The ladder
-    never ends with nobody."""
+    who can act: for the assignee's backup, the assignee's supervisor; for a named person,
+    their backup and supervisor; then the unit's manager, then the admins. The ladder never
+    ends with nobody."""
     lead = step.lead
-    owner = lead.assignee
-    kind = to.get("type")
-    first: User | None = None
-    who = ""
-    if kind == "backup" and owner is not None:
-        first, who = owner.backup or owner.effective_supervisor, f"{owner.name}'s backup"
-    elif kind == "supervisor" and owner is not None:
-        first, who = owner.effective_supervisor, f"{owner.name}'s supervisor"
-    elif kind == "user":
-        first, who = step.session.get(User, to.get("user_id") or 0), "named in the rule"
-    elif kind == "team":
-        target = {"type": "team", "unit_id": to.get("unit_id"), "method": to.get("method")}
-        exclude = frozenset({owner.id}) if owner else frozenset()
-        first = routing.pick(step.session, step.org, lead, target, step.now, exclude=exclude)
-        who = f"from {first.unit.name}" if first and first.unit else "from the team"
-    if first is not None and first.org_id != lead.org_id:
-        first = None
-    for candidate, label in _chain(step, first, who):
+    for candidate, label in _candidates(step, to):
+        if candidate is None or candidate.org_id != lead.org_id:
+            continue
         if available(candidate, step.now) and candidate.id != lead.assignee_id:
             return candidate, label
     managers = routing.managers_for(step.session, step.org, lead.unit)
     if managers:
         return managers[0], "manager"
-    return owner, "nobody else could take it"  # an organization without any admin left
+    return lead.assignee, "nobody else could take it"  # an organization with no admin left
 
 
-def _chain(step: Step, first: User | None, who: str):
-    if first is not None:
-        yield first, who
-        if first.backup is not None:
-            yield first.backup, f"{first.name}'s backup"
-        if first.effective_supervisor is not None:
-            yield first.effective_supervisor, f"{first.name}'s supervisor"
-    for manager in routing.managers_for(step.session, step.org, step.lead.unit):
+def _candidates(step: Step, to: dict):
+    lead, owner = step.lead, step.lead.assignee
+    kind = to.get("type")
+    if kind in ("backup", "supervisor") and owner is not None:
+        if kind == "backup":
+            yield owner.backup, f"{owner.name}'s backup"
+        yield owner.effective_supervisor, f"{owner.name}'s supervisor"
+    elif kind == "user":
+        named = step.session.get(User, to.get("user_id") or 0)
+        if named is not None:
+            yield named, "named in the rule"
+            yield named.backup, f"{named.name}'s backup"
+            yield named.effective_supervisor, f"{named.name}'s supervisor"
+    elif kind == "team":
+        target = {"type": "team", "unit_id": to.get("unit_id"), "method": to.get("method")}
+        exclude = frozenset({owner.id}) if owner else frozenset()
+        picked = routing.pick(step.session, step.org, lead, target, step.now, exclude=exclude)
+        if picked is not None:
+            yield picked, f"from {picked.unit.name}" if picked.unit else "from the team"
+    for manager in routing.managers_for(step.session, step.org, lead.unit):
         yield manager, "manager"
 
 
