@@ -145,6 +145,8 @@ def warn(step: Step) -> str:
     if lead.assignee is None:
         return "nobody to warn: the lead waits in the queue"
     deadline = lead.response_due_at or step.now
+    if deadline <= step.now:  # fired late (the workers were down): the escalation says it
+        return "nothing to do: the deadline has passed"
     minutes_left = max(math.ceil((deadline - step.now).total_seconds() / 60), 0)
     outbox.notify(
         step.session,

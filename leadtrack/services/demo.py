@@ -117,9 +117,45 @@ def _seed_rules(session: Session, org: Organization) -> None:
             {"name": "Wants a test drive", "when": _has_tag("test-drive"), "points": 15},
             {"name": "Needs financing", "when": _has_tag("financing"), "points": 10},
         ],
+        **DEMO_CLOCK_RULES,
     }
     actor = Actor(org.id, via="system")
     rules_document.apply(session, org, document, actor, utcnow(), summary="demo rules")
+
+
+DEMO_CLOCK_RULES = {
+    "response": [
+        {
+            "name": "Web leads in 15 minutes",
+            "when": {"field": "source", "op": "is", "value": "web"},
+            "within": "15m",
+            "warnings": [50, 80],
+            "ladder": [
+                {"to": "backup", "action": "reassign", "overdue": True},
+                {"after": "30m", "to": "manager", "action": "notify"},
+            ],
+        },
+        {
+            "name": "Everything else within 2 hours",
+            "within": "2h",
+            "warnings": [75],
+            "ladder": [
+                {"to": "supervisor", "action": "watch", "overdue": True},
+                {"after": "1h", "to": "manager", "action": "reassign"},
+            ],
+        },
+    ],
+    "aging": [{"name": "Quiet for 30 days", "after": "30d", "business_time": False}],
+    "auto_close": [
+        {
+            "name": "Unreachable for 90 days",
+            "when": {"field": "status", "op": "is", "value": "Could not reach"},
+            "after": "90d",
+            "business_time": False,
+            "close_as": "Lost",
+        }
+    ],
+}
 
 
 def _source_is(code: str) -> dict:
