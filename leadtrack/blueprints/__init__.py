@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         alert_preferences,
         alert_settings,
         auth,
+        clock_rules,
         deliveries,
         home,
         lead_export,
@@ -22,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
         notifications,
         platform,
         rules,
+        system,
         twilio_hooks,
     )
     from leadtrack.blueprints.api import api_v1
@@ -47,6 +49,8 @@ def register_blueprints(app: Flask) -> None:
         alert_settings,
         alert_preferences,
         rules,
+        clock_rules,
+        system,
     )
     for module in modules:
         app.register_blueprint(module.bp)

@@ -17,6 +17,7 @@ from leadtrack.services import (
     bulk,
     history,
     intake,
+    lead_clock_view,
     lead_query,
     lead_settings,
     leads,
@@ -34,6 +35,12 @@ bp = Blueprint("leads", __name__, url_prefix="/leads")
 
 
 bp.before_request(organization_members_only)
+
+
+@bp.context_processor
+def _clock_helpers() -> dict:
+    """The state badge (New, Open, Overdue 12 min, Closed) wherever a lead shows."""
+    return {"lead_badge": partial(lead_clock_view.badge, now=utcnow())}
 
 
 def _actor() -> Actor:
@@ -207,10 +214,14 @@ def _visible_lead(lead_id: int) -> Lead:
 
 def _lead_context(lead: Lead) -> dict:
     events = history.events_of(db.session, [lead.id])
+    now = utcnow()
     return {
         "lead": lead,
         "events": list(reversed(events)),
         "describe": partial(history.describe, zone=viewer_timezone()),
+        "actor_name": history.actor_name,
+        "now": now,
+        "clock": lead_clock_view.for_lead(db.session, lead, now, viewer_timezone()),
         "activities": leads.activities_of(db.session, lead.id),
         "existing": intake.find_existing_contact(
             db.session,

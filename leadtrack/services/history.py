@@ -99,8 +99,31 @@ def describe(event: LeadEvent, zone: str = "UTC") -> str:
             return f"Merged with lead #{data.get('other_lead_id')}"
         case "exported":
             return f"Exported ({data.get('format')})"
+        case "response_warning" | "escalated" | "aged" | "reclaimed" | "auto_closed":
+            # The clock's steps write their own sentence (services/clock_steps.py).
+            return str(data.get("text") or CLOCK_FALLBACK[event.kind])
         case _:
             return event.kind.replace("_", " ").capitalize()
+
+
+CLOCK_FALLBACK = {
+    "response_warning": "Reminded the assignee to respond",
+    "escalated": "Escalated: no response in time",
+    "aged": "No activity for too long",
+    "reclaimed": "Back through the assignment rules: not touched in time",
+    "auto_closed": "Closed by an auto-close rule",
+}
+
+
+def actor_name(event: LeadEvent) -> str:
+    """Who did it, for the timeline: a person, the API, the clock, or the system."""
+    if event.actor is not None:
+        return event.actor.name
+    if event.via == "api":
+        return "API"
+    if event.via == "clock":
+        return "LeadTrack clock"
+    return "system"
 
 
 def _moment(value: str | None, zone: str) -> str:

@@ -45,6 +45,7 @@ class LeadFilters:
     assignee: str = ""  # a user id, "me", or "none" (unassigned)
     source: str = ""
     status: str = ""  # a status id, or a category name: new, open, won, lost, dead, closed
+    state: str = ""  # the response clock: new, open, overdue, closed (Lead.state)
     profession: str = ""
     address: str = ""
     company: str = ""
@@ -134,6 +135,11 @@ def _conditions(session, org, actor, f: LeadFilters, now, errors):
         yield Lead.source == f.source.lower()
     if f.status:
         yield _status(f.status, errors)
+    if f.state:
+        if f.state not in STATES:
+            errors["state"] = "Use one of: " + ", ".join(STATES) + "."
+        else:
+            yield _state(f.state)
     for column in ("profession", "company", "district", "division", "address"):
         value = getattr(f, column)
         if value:
@@ -235,6 +241,23 @@ def _status(value: str, errors):
             "Use a status id, or one of: " + ", ".join((*categories, "closed", "active")) + "."
         )
     return Lead.status_id == status_id
+
+
+STATES = ("new", "open", "overdue", "closed")
+
+
+def _state(value: str):
+    """Lead.state in SQL: closed; open (responded); overdue (marked by the ladder, no
+    response); new (neither)."""
+    if value == "closed":
+        return Lead.closed_at.is_not(None)
+    still_open = Lead.closed_at.is_(None)
+    if value == "open":
+        return and_(still_open, Lead.first_response_at.is_not(None))
+    unanswered = and_(still_open, Lead.first_response_at.is_(None))
+    if value == "overdue":
+        return and_(unanswered, Lead.overdue_at.is_not(None))
+    return and_(unanswered, Lead.overdue_at.is_(None))
 
 
 def _int(value: str, name: str, errors) -> int | None:

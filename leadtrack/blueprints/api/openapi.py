@@ -771,6 +771,12 @@ FILTER_PARAMETERS = [
         "or `active` (not closed)",
         {"type": "string", "pattern": r"^(\d+|new|open|won|lost|dead|closed|active)$"},
     ),
+    _query(
+        "state",
+        "The response clock: `new` (no response yet), `open` (responded), `overdue` (the "
+        "deadline passed without a response) or `closed`",
+        {"enum": ["new", "open", "overdue", "closed"]},
+    ),
     _query("profession", "Profession contains this, any case"),
     _query("address", "Address contains this, any case"),
     _query("company", "Company contains this, any case"),
