@@ -38,10 +38,7 @@ What it does:
    its SQL statements counted, and the cold start of a forked job.
 
 --simple-worker runs the workers as RQ SimpleWorkers (no fork per job; the same app, jobs
-and scheduler) from this file, to measure what the fork per job costs. --early-wait (with
---simple-worker) prototypes a fix for RQ's whole-second schedule: a fire job that arrives
-before its timer is due waits for it (up to 1.5 s) instead of doing nothing, and the jobs
-are queued in deadline order. Neither changes leadtrack code: both are set up in this file.
+and scheduler) from this file, to measure what the fork per job costs.
 
 Workers, the scheduler, PostgreSQL, Redis and this script share the same cores.
 """
@@ -73,7 +70,6 @@ ORG_SLUG = "bench-deadlines"
 PASSWORD = "bench-password-9"  # noqa: S105 - throwaway accounts in a scratch database
 RULE_NAME = "Bench: web leads"
 GOAL_P99 = 1.5
-EARLY_WAIT = 1.5  # --early-wait: the longest a fire job waits for a timer not yet due
 PROGRESS_EVERY = 10.0
 FORKED = 41  # timers fired by forked children in the profile (20 + 1 + 20)
 
@@ -136,8 +132,6 @@ class Processes:
         self.logs = []
         if args.simple_worker:
             worker = [str(VENV_BIN / "python"), str(Path(__file__).resolve()), "--as-worker"]
-            if args.early_wait:
-                worker.append("--early-wait")
         else:
             worker = [str(VENV_BIN / "leadtrack"), "worker"]
         commands = [worker] * args.workers + [[str(VENV_BIN / "leadtrack"), "scheduler"]]
@@ -190,7 +184,7 @@ def wait_for_workers(count: int, processes: Processes, timeout: float = 60) -> N
 # -- a worker without the fork (--simple-worker), started as a subprocess of this file -----------
 
 
-def run_simple_worker(early_wait: bool) -> None:
+def run_simple_worker() -> None:
     """`leadtrack worker` as an RQ SimpleWorker: jobs run in this process, one after another,
     with the app, the imports and the connection pool warm."""
     from rq import SimpleWorker
@@ -200,76 +194,12 @@ def run_simple_worker(early_wait: bool) -> None:
 
     app = create_app()
     with app.app_context():
-        import jobs.alerts
-        import jobs.clock
         from leadtrack.channels import email  # noqa: F401
         from leadtrack.queues import QUEUE_NAMES
         from leadtrack.redis_conn import get_redis
 
-        if early_wait:
-            jobs.clock.fire = _fire_when_due(jobs.clock.fire)
         configure_mappers()
         SimpleWorker(list(QUEUE_NAMES), connection=get_redis()).work(with_scheduler=True)
-
-
-def _fire_when_due(fire):
-    """The prototype of the fix for RQ's whole-second schedule (--early-wait): RQ stores
-    `enqueue_at` times as whole seconds and moves due jobs once a second, so a job may reach a
-    worker up to a second before its timer is due, and `fire` then does nothing (the sweep
-    fires the timer seconds later). Here the job waits for the timer instead."""
-    from sqlalchemy import select
-
-    from leadtrack.extensions import db
-    from leadtrack.models import Timer
-    from leadtrack.timeutil import utcnow
-
-    def wrapped(timer_id: int):
-        fire_at = db.session.scalar(select(Timer.fire_at).where(Timer.id == timer_id))
-        db.session.rollback()
-        if fire_at is not None:
-            early = (fire_at - utcnow()).total_seconds()
-            if 0 < early <= EARLY_WAIT:
-                time.sleep(early)
-        return fire(timer_id)
-
-    return wrapped
-
-
-def install_ordered_job_ids() -> None:
-    """--early-wait, the creating side: each fire job's id starts with its timer's deadline in
-    microseconds, so RQ (which sorts the jobs due in the same whole second by id) queues them
-    in deadline order and a worker waits at most for the first of them."""
-    from flask import current_app, has_app_context
-    from sqlalchemy import event, inspect
-    from sqlalchemy.orm import Session
-
-    from leadtrack.services import timer_queue
-
-    def after_commit(session: Session) -> None:
-        if session.in_nested_transaction():
-            return
-        pending = session.info.pop(timer_queue.SCHEDULED_KEY, None)
-        if not pending or not has_app_context() or current_app.config.get("RQ_SYNC"):
-            return
-        from leadtrack.queues import get_queue
-
-        queue = get_queue()
-        with queue.connection.pipeline() as pipe:
-            for timer, fire_at in pending:
-                identity = inspect(timer).identity
-                if identity is not None:
-                    micros = int(fire_at.timestamp() * 1_000_000)
-                    queue.enqueue_at(
-                        fire_at,
-                        timer_queue.FIRE_JOB,
-                        identity[0],
-                        pipeline=pipe,
-                        job_id=f"clock-{micros:017d}-{identity[0]}",
-                    )
-            pipe.execute()
-
-    event.remove(Session, "after_commit", timer_queue._after_commit)
-    event.listen(Session, "after_commit", after_commit)
 
 
 # -- setup --------------------------------------------------------------------------------------
@@ -525,6 +455,9 @@ def job_outcomes() -> dict[str, int]:
                 out["fire: stepped" if value else "fire: nothing to do"] += 1
                 if not value and job.started_at is not None:
                     idle[job.args[0]] = epoch(job.started_at)
+            elif name == "fire_on_time":
+                out["fire_on_time jobs (one per second of deadlines per commit)"] += 1
+                out["fire_on_time: timers fired"] += value or 0
             elif name == "fire_batch":
                 out["fire_batch jobs"] += 1
                 out["fire_batch: timers fired"] += value or 0
@@ -792,8 +725,6 @@ def run_all(args, url: str, tmp: Path):
     migrate(env)
     app = make_app(env)
     with app.app_context():
-        if args.early_wait:
-            install_ordered_job_ids()
         sweep_seconds = app.config["CLOCK_SWEEP_SECONDS"]
         cast = build_cast(args.agents, args.within)
         results = []
@@ -830,18 +761,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--simple-worker", action="store_true", help="RQ SimpleWorkers (no fork per job)"
     )
-    parser.add_argument(
-        "--early-wait",
-        action="store_true",
-        help="with --simple-worker: fire jobs wait for timers due within 1.5 s; jobs in order",
-    )
     parser.add_argument("--as-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.as_worker:
-        run_simple_worker(args.early_wait)
+        run_simple_worker()
         return 0
-    if args.early_wait and not args.simple_worker:
-        parser.error("--early-wait needs --simple-worker (the wait is set up in its workers)")
     if not scratch_db.postgres_reachable():
         return 1
     started = time.perf_counter()
@@ -881,8 +805,6 @@ def report(args, sweep_seconds: int, results: list[Result], cost, loads, started
 
     workers = (
         "RQ SimpleWorker processes (no fork per job; bench/deadlines.py --as-worker)"
-        + (", fire jobs wait for timers due within 1.5 s, jobs queued in deadline order")
-        * args.early_wait
         if args.simple_worker
         else "`leadtrack worker` processes (RQ Worker + its scheduler; a forked child per job)"
     )

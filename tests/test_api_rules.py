@@ -128,6 +128,7 @@ def test_a_new_organization_has_the_default_document(admin, openapi):
             "warm_from": 30,
             "priority_from": {"urgent": 80, "high": 50},
             "fallback": {"queue": None},
+            "task_daily_cap": 3,
         },
         "assignment": [],
         "scoring": [],
@@ -135,6 +136,7 @@ def test_a_new_organization_has_the_default_document(admin, openapi):
         "aging": [],
         "reclaim": [],
         "auto_close": [],
+        "tasks": [],
     }
 
 

@@ -38,6 +38,7 @@ def full_document(tenant) -> dict:
             "warm_from": 20,
             "priority_from": {"urgent": 70, "high": 40},
             "fallback": {"queue": "North"},
+            "task_daily_cap": 3,
         },
         "assignment": [
             {
@@ -126,6 +127,7 @@ def full_document(tenant) -> dict:
         "aging": [],
         "reclaim": [],
         "auto_close": [],
+        "tasks": [],
     }
 
 
@@ -220,6 +222,7 @@ def test_removed_rules_go_and_a_partial_document_takes_the_defaults(org, tenant)
         "warm_from": 30,
         "priority_from": {"urgent": 80, "high": 50},
         "fallback": {"queue": None},
+        "task_daily_cap": 3,
     }
     assert "removed scoring rule “Web leads”" in version.summary
 
@@ -348,9 +351,9 @@ def test_unknown_keys_sections_and_settings(org):
     )
     assert errors == {
         "rules": "Unknown section; use settings, assignment, scoring, response, aging, reclaim, "
-        "auto_close.",
+        "auto_close, tasks.",
         "settings.colour": "Unknown setting; use fallback, hot_from, priority_from, "
-        "return_policy, warm_from.",
+        "return_policy, task_daily_cap, warm_from.",
         "settings.return_policy": "Use fresh_start or catch_up.",
         "settings.hot_from": "Give a whole number of points.",
         "assignment[0].assign.method": "rule 'A': method does not go with queue.",

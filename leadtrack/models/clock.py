@@ -20,6 +20,7 @@ class TimerKind(StrEnum):
     AGING = "aging"
     RECLAIM = "reclaim"
     AUTO_CLOSE = "auto_close"
+    TASK = "task"  # a task's check (step = how many times it fired before)
 
     @property
     def waits_for_response(self) -> bool:
@@ -42,6 +43,7 @@ class Timer(Base):
     __table_args__ = (
         Index("ix_clock_timer_due", "state", "fire_at"),
         Index("ix_clock_timer_lead_state", "lead_id", "state"),
+        Index("ix_clock_timer_rule_lead", "rule_id", "lead_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -59,6 +61,8 @@ class Timer(Base):
     plan: Mapped[dict] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(default=0)
     outcome: Mapped[str] = mapped_column(String(300), default="")
+    # The step did something (a task's actions ran): what runaway caps count.
+    acted: Mapped[bool] = mapped_column(default=False, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     fired_at: Mapped[datetime | None]
 

@@ -22,10 +22,12 @@ class RuleKind(StrEnum):
     AGING = "aging"
     RECLAIM = "reclaim"
     AUTO_CLOSE = "auto_close"
+    # Tasks (services/tasks.py): "if this is not done within that time, do these things".
+    TASK = "task"
 
     @property
     def is_clock(self) -> bool:
-        return self not in (RuleKind.ASSIGN, RuleKind.SCORE)
+        return self not in (RuleKind.ASSIGN, RuleKind.SCORE, RuleKind.TASK)
 
 
 class ReturnPolicy(StrEnum):
@@ -80,6 +82,10 @@ class RoutingSettings(Base):
     warm_from: Mapped[int] = mapped_column(default=30)
     # Score thresholds for priorities: {"urgent": 80, "high": 50, "normal": 0}.
     priority_from: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Runaway protection for tasks: the switch that pauses them all, and how often one task
+    # may act on one lead in any 24 hours.
+    tasks_paused: Mapped[bool] = mapped_column(default=False, server_default="0")
+    task_daily_cap: Mapped[int] = mapped_column(default=3, server_default="3")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

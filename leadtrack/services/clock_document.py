@@ -88,7 +88,7 @@ def format_duration(seconds: int) -> str:
     return out
 
 
-class _Statuses:
+class Statuses:
     def __init__(self, session: Session, org_id: int):
         rows = session.scalars(select(LeadStatus).where(LeadStatus.org_id == org_id))
         self.by_id = {s.id: s for s in rows}
@@ -100,7 +100,7 @@ class _Statuses:
 
 
 def export(session: Session, org_id: int, refs, rules_by_kind: dict) -> dict[str, list]:
-    statuses = _Statuses(session, org_id)
+    statuses = Statuses(session, org_id)
     out: dict[str, list] = {}
     for kind, section in SECTIONS.items():
         out[section] = [
@@ -109,7 +109,7 @@ def export(session: Session, org_id: int, refs, rules_by_kind: dict) -> dict[str
     return out
 
 
-def _export_rule(kind: RuleKind, rule, refs, statuses: _Statuses) -> dict:
+def _export_rule(kind: RuleKind, rule, refs, statuses: Statuses) -> dict:
     from leadtrack.services.conditions import normalize
 
     clock = rule.clock or {}
@@ -165,7 +165,7 @@ class ClockReader:
 
     def __init__(self, session: Session, org_id: int, refs, errors: dict[str, str]):
         self.refs, self.errors = refs, errors
-        self.statuses = _Statuses(session, org_id)
+        self.statuses = Statuses(session, org_id)
 
     def rule(self, kind: RuleKind, entry: dict, where: str, label: str) -> dict:
         """The kind-specific fields of one rule: within_seconds, business_time, clock."""

@@ -29,7 +29,16 @@ from leadtrack.models import (
     TimerState,
     User,
 )
-from leadtrack.services import business_time, clock, history, leads, outbox, routing, rule_book
+from leadtrack.services import (
+    business_time,
+    clock,
+    history,
+    leads,
+    outbox,
+    routing,
+    rule_book,
+    tasks,
+)
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_facts import UnitTree, facts_of
 from leadtrack.services.recipients import available
@@ -173,7 +182,7 @@ def escalate(step: Step) -> str:
     spec = ladder[timer.step]
     tier = timer.step + 2
     before = lead.assignee
-    person, who = _ladder_target(step, spec.get("to") or {})
+    person, who = ladder_target(step, spec.get("to") or {})
     waited = timer.plan.get("within", 0) if timer.step == 0 else spec.get("after", 0)
     words = (
         f"No response from {before.name if before else 'anyone'} within {describe_duration(waited)}"
@@ -276,7 +285,7 @@ def _arm_next_step(step: Step, ladder: list[dict]) -> None:
     )
 
 
-def _ladder_target(step: Step, to: dict) -> tuple[User, str]:
+def ladder_target(step: Step, to: dict) -> tuple[User, str]:
     """The person a ladder step names, or — when they are missing or away — the next one
     who can act: for the assignee's backup, the assignee's supervisor; for a named person,
     their backup and supervisor; then the unit's manager, then the admins. The ladder never
@@ -431,10 +440,15 @@ def auto_close(step: Step) -> str:
     return text
 
 
+def task(step: Step) -> str:
+    return tasks.fire(step)  # services/tasks.py: a task's check
+
+
 STEPS = {
     TimerKind.WARNING: warn,
     TimerKind.ESCALATION: escalate,
     TimerKind.AGING: age,
     TimerKind.RECLAIM: reclaim,
     TimerKind.AUTO_CLOSE: auto_close,
+    TimerKind.TASK: task,
 }

@@ -99,7 +99,16 @@ def describe(event: LeadEvent, zone: str = "UTC") -> str:
             return f"Merged with lead #{data.get('other_lead_id')}"
         case "exported":
             return f"Exported ({data.get('format')})"
-        case "response_warning" | "escalated" | "aged" | "reclaimed" | "auto_closed":
+        case (
+            "response_warning"
+            | "escalated"
+            | "aged"
+            | "reclaimed"
+            | "auto_closed"
+            | "task_fired"
+            | "task_held"
+            | "reminder_set"
+        ):
             # The clock's steps write their own sentence (services/clock_steps.py).
             return str(data.get("text") or CLOCK_FALLBACK[event.kind])
         case _:
@@ -112,6 +121,9 @@ CLOCK_FALLBACK = {
     "aged": "No activity for too long",
     "reclaimed": "Back through the assignment rules: not touched in time",
     "auto_closed": "Closed by an auto-close rule",
+    "task_fired": "A task acted",
+    "task_held": "A task was held back by its cap",
+    "reminder_set": "Reminder set",
 }
 
 

@@ -23,7 +23,16 @@ from leadtrack.models import (
     Role,
     User,
 )
-from leadtrack.services import clock, history, lead_settings, leads, routing, rule_book, scoring
+from leadtrack.services import (
+    clock,
+    history,
+    lead_settings,
+    leads,
+    routing,
+    rule_book,
+    scoring,
+    tasks,
+)
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import FieldReader
@@ -174,7 +183,9 @@ def create_lead(
         existing_contact=existing.count,
     )
     _initial_assignment(session, lead, clean, actor, now)
-    clock.started(session, session.get(Organization, lead.org_id), lead, now)
+    org_row = session.get(Organization, lead.org_id)
+    clock.started(session, org_row, lead, now)
+    tasks.started(session, org_row, lead, now)
     if idempotency_key:
         _remember(session, org, idempotency_key, fingerprint, lead)
     return IntakeResult(lead, existing)

@@ -24,7 +24,7 @@ from leadtrack.models import (
     StatusCategory,
     User,
 )
-from leadtrack.services import clock, history, lead_settings, outbox, rule_book, scoring
+from leadtrack.services import clock, history, lead_settings, outbox, rule_book, scoring, tasks
 from leadtrack.services.errors import Forbidden, ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_fields import CONTROL_MESSAGE, FieldReader, has_control_characters
@@ -72,8 +72,10 @@ def update_fields(
         clean["custom"] = {**kept, **clean["custom"]}
     if "assignee_id" in clean and clean["assignee_id"] != lead.assignee_id:
         require(actor, Privilege.REASSIGN_LEADS)
+    changed: list[str] = []
     for name in SIMPLE_FIELDS:
         if name in clean and getattr(lead, name) != clean[name]:
+            changed += _changed_names(name, getattr(lead, name), clean[name])
             _set(session, lead, name, clean[name], actor, now)
     book = rule_book.load(session, org)
     _hand_classification(session, lead, raw, clean, bool(book.score_rules), actor, now)
@@ -88,7 +90,17 @@ def update_fields(
         assignee = session.get(User, clean["assignee_id"]) if clean["assignee_id"] else None
         assign(session, lead, assignee, actor, now)
     scoring.classify(session, org, lead, actor, now, book=book)
+    if changed:
+        tasks.changed(session, lead, actor, now, "field_changed", fields=tuple(changed))
     return lead
+
+
+def _changed_names(name: str, old: Any, new: Any) -> list[str]:
+    """The field names a task's trigger can name: custom fields one by one."""
+    if name != "custom":
+        return [name]
+    old, new = old or {}, new or {}
+    return [f"custom.{key}" for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
 
 
 def _hand_classification(session, lead, raw, clean, scored: bool, actor, now) -> None:
@@ -153,6 +165,7 @@ def set_tags(session: Session, lead: Lead, tags: list[str], actor: Actor, now: d
     history.record(
         session, lead, actor, now, "field_changed", field="tags", old=old, new=sorted(set(tags))
     )
+    tasks.changed(session, lead, actor, now, "field_changed", fields=("tags",))
 
 
 def add_tags(session: Session, lead: Lead, tags: list[str], actor: Actor, now: datetime) -> None:
@@ -199,6 +212,8 @@ def assign(
         to_unit_id=lead.unit_id,
     )
     clock.assigned(session, lead, assignee, now)
+    if assignee is not None:
+        tasks.changed(session, lead, actor, now, "assigned")
     if tell and assignee is not None and assignee.id != actor.user_id:
         _tell_assignee(session, lead, assignee, previous, now, reason)
 
@@ -252,6 +267,7 @@ def change_status(
     if category is not StatusCategory.NEW and old.category_enum is StatusCategory.NEW:
         _count_as_response(session, lead, "status", actor, now)
     clock.status_changed(session, lead, was_closed, now)
+    tasks.changed(session, lead, actor, now, "status_changed")
 
 
 def close(
@@ -274,6 +290,7 @@ def set_follow_up(
     lead.follow_up_at = at
     lead.updated_at = now
     history.record(session, lead, actor, now, "follow_up_set", at=at)
+    tasks.changed(session, lead, actor, now, "field_changed", fields=("follow_up_at",))
 
 
 def add_activity(
@@ -330,6 +347,7 @@ def add_activity(
     if kind != ActivityKind.NOTE:
         how = "ack" if kind == ActivityKind.ACK else "activity"
         _count_as_response(session, lead, how, actor, now)
+    tasks.changed(session, lead, actor, now, "activity")
     return activity
 
 

@@ -13,11 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from leadtrack.models import AssignmentDecision, Lead, Organization, Role, Unit, User
-from leadtrack.services import eligibility, history, outbox, rule_book
+from leadtrack.services import eligibility, history, leads, outbox, rule_book
 from leadtrack.services.conditions import fold
 from leadtrack.services.history import Actor
 from leadtrack.services.lead_facts import UnitTree, facts_of
-from leadtrack.services.leads import assign
 from leadtrack.services.rotation import Rotation, choose
 from leadtrack.services.rule_book import CompiledRule, RuleBook
 
@@ -276,14 +275,14 @@ def _carry_out(
     )
     session.add(record)
     if decision.assignee is not None:
-        assign(session, lead, decision.assignee, actor, now, reason=decision.summary)
+        leads.assign(session, lead, decision.assignee, actor, now, reason=decision.summary)
         return
     _queue(session, org, lead, decision, actor, now)
 
 
 def _queue(session, org: Organization, lead: Lead, decision: Decision, actor: Actor, now) -> None:
     if lead.assignee_id is not None:
-        assign(session, lead, None, actor, now, reason=decision.summary)
+        leads.assign(session, lead, None, actor, now, reason=decision.summary)
     unit = decision.unit
     moved = unit is not None and lead.unit_id != unit.id
     on_purpose = decision.method == "queue"

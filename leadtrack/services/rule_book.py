@@ -42,10 +42,14 @@ class RuleBook:
     warm_from: int
     priority_from: dict[str, int]
     clock_rules: dict[RuleKind, tuple[CompiledRule, ...]] = field(default_factory=dict)
+    task_rules: tuple[CompiledRule, ...] = ()
 
     def first_clock_rule(self, kind: RuleKind, facts: dict) -> CompiledRule | None:
         """The first enabled clock rule of `kind` whose conditions hold."""
         return next((rule for rule in self.clock_rules.get(kind, ()) if rule.matches(facts)), None)
+
+    def task(self, rule_id: int | None) -> CompiledRule | None:
+        return next((rule for rule in self.task_rules if rule.id == rule_id), None)
 
     def clock_rule(self, rule_id: int | None) -> CompiledRule | None:
         for rules in self.clock_rules.values():
@@ -137,4 +141,5 @@ def _compile(session: Session, org: Organization, settings: RoutingSettings) -> 
         warm_from=settings.warm_from,
         priority_from=dict(settings.priority_from or DEFAULT_PRIORITIES),
         clock_rules={kind: enabled(kind) for kind in RuleKind if kind.is_clock},
+        task_rules=enabled(RuleKind.TASK),
     )

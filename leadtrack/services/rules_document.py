@@ -28,7 +28,7 @@ from leadtrack.models import (
     Timer,
     User,
 )
-from leadtrack.services import clock_document, rule_book
+from leadtrack.services import clock_document, rule_book, task_document, tasks
 from leadtrack.services.conditions import check, normalize
 from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
@@ -43,6 +43,7 @@ RULE_SECTIONS = {
     RuleKind.ASSIGN: "assignment",
     RuleKind.SCORE: "scoring",
     **clock_document.SECTIONS,
+    **task_document.SECTIONS,
 }
 SECTIONS = ("settings", *RULE_SECTIONS.values())
 _COMMON_KEYS = {"name", "enabled", "when", "id"}
@@ -50,7 +51,9 @@ RULE_KEYS = {
     RuleKind.ASSIGN: _COMMON_KEYS | {"assign"},
     RuleKind.SCORE: _COMMON_KEYS | {"points"},
     **{kind: _COMMON_KEYS | keys for kind, keys in clock_document.KEYS.items()},
+    RuleKind.TASK: _COMMON_KEYS | task_document.KEYS,
 }
+MAX_TASK_CAP = 50
 
 
 # -- reading and writing text ---------------------------------------------------------------
@@ -101,6 +104,7 @@ def export(session: Session, org: Organization) -> dict:
             "warm_from": settings.warm_from,
             "priority_from": dict(settings.priority_from or {}),
             "fallback": refs.target_out(settings.fallback or rule_book.QUEUE_OWN_UNIT),
+            "task_daily_cap": settings.task_daily_cap,
         },
         "assignment": [
             {
@@ -126,6 +130,15 @@ def export(session: Session, org: Organization) -> dict:
             refs,
             {kind: rule_book.rules_of(session, org.id, kind) for kind in clock_document.SECTIONS},
         ),
+        "tasks": [
+            {
+                "name": rule.name,
+                "enabled": rule.enabled,
+                "when": normalize(rule.conditions),
+                **task_document.export_task(rule, refs, clock_document.Statuses(session, org.id)),
+            }
+            for rule in rule_book.rules_of(session, org.id, RuleKind.TASK)
+        ],
     }
 
 
@@ -146,6 +159,7 @@ def read(session: Session, org: Organization, document: Any) -> dict:
     refs = _Refs(session, org)
     refs.clock = clock_document.ClockReader(session, org.id, refs, errors)
     catalog = catalog_for(session, org)
+    refs.tasks = task_document.TaskReader(refs, refs.clock, catalog, errors)
     clean: dict[Any, Any] = {
         "settings": _read_settings(document.get("settings") or {}, refs, errors),
     }
@@ -160,7 +174,14 @@ def _read_settings(raw: Any, refs: _Refs, errors: dict[str, str]) -> dict:
     if not isinstance(raw, dict):
         errors["settings"] = "Expected a mapping."
         return {}
-    known = {"return_policy", "hot_from", "warm_from", "priority_from", "fallback"}
+    known = {
+        "return_policy",
+        "hot_from",
+        "warm_from",
+        "priority_from",
+        "fallback",
+        "task_daily_cap",
+    }
     for key in set(raw) - known:
         errors[f"settings.{key}"] = f"Unknown setting; use {', '.join(sorted(known))}."
     out: dict[str, Any] = {}
@@ -187,6 +208,13 @@ def _read_settings(raw: Any, refs: _Refs, errors: dict[str, str]) -> dict:
     out["priority_from"] = priority
     fallback = raw.get("fallback", {"queue": None})
     out["fallback"] = refs.target_in(fallback, "settings.fallback", errors, allow_user=True)
+    cap = raw.get("task_daily_cap", 3)
+    if not _is_int(cap) or not 1 <= cap <= MAX_TASK_CAP:
+        errors["settings.task_daily_cap"] = (
+            f"How often one task may act on one lead in 24 hours: 1 to {MAX_TASK_CAP}."
+        )
+        cap = 3
+    out["task_daily_cap"] = cap
     return out
 
 
@@ -243,7 +271,9 @@ def _read_rule(entry: dict, kind, where: str, label: str, refs, catalog, errors)
         "enabled": enabled is not False,
         "conditions": when if problems else normalize(when),
     }
-    if kind.is_clock:
+    if kind is RuleKind.TASK:
+        rule.update(refs.tasks.rule(entry, where, label))
+    elif kind.is_clock:
         rule.update(refs.clock.rule(kind, entry, where, label))
     elif kind is RuleKind.ASSIGN:
         if "assign" not in entry:
@@ -293,7 +323,7 @@ def apply(
     for key, value in clean["settings"].items():
         setattr(settings, key, value)
     for kind in RULE_SECTIONS:
-        _sync(session, org.id, kind, clean[kind], now)
+        _sync(session, org, kind, clean[kind], now)
     settings.version += 1
     settings.stamp = uuid4().hex
     settings.updated_at = now
@@ -313,7 +343,8 @@ def apply(
     return version
 
 
-def _sync(session: Session, org_id: int, kind: RuleKind, wanted: list[dict], now) -> None:
+def _sync(session: Session, org: Organization, kind: RuleKind, wanted: list[dict], now) -> None:
+    org_id = org.id
     existing = rule_book.rules_of(session, org_id, kind)
     by_id = {rule.id: rule for rule in existing}
     by_name = {rule.name.casefold(): rule for rule in existing}
@@ -335,8 +366,12 @@ def _sync(session: Session, org_id: int, kind: RuleKind, wanted: list[dict], now
         row.updated_at = now
         session.flush()
         kept.add(row.id)
+        if kind is RuleKind.TASK:
+            tasks.rule_saved(session, org, row, now)
     gone = [rule.id for rule in existing if rule.id not in kept]
     if gone:
+        if kind is RuleKind.TASK:
+            tasks.rules_deleted(session, gone)
         session.execute(
             update(AssignmentDecision)
             .where(AssignmentDecision.rule_id.in_(gone))
@@ -391,6 +426,7 @@ def versions(session: Session, org_id: int, limit: int = 50) -> list[RuleVersion
 
 class _Refs:
     clock: clock_document.ClockReader
+    tasks: task_document.TaskReader
 
     def __init__(self, session: Session, org: Organization):
         users = session.execute(select(User.id, User.email).where(User.org_id == org.id)).all()

@@ -1,11 +1,17 @@
 """Precision for the clock: once the transaction that wrote a timer commits, the timer is
 handed to RQ's scheduler (`enqueue_at`) so it fires on the second. If Redis is away at that
-moment nothing is lost: the timer row is the truth and the sweep fires it late."""
+moment nothing is lost: the timer row is the truth and the sweep fires it late.
+
+RQ schedules in whole seconds (a job due at 12:00:00.7 is released at 12:00:00), so the
+timers of one commit are grouped by the second they fall in: one job per second, released
+at the start of it, which waits for each timer's own moment (`jobs.clock.fire_on_time`).
+A busy commit (an import, a bulk reassignment) queues a few jobs, not one per lead."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from collections import defaultdict
+from datetime import UTC, datetime
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
@@ -14,7 +20,7 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 SCHEDULED_KEY = "leadtrack.timers"  # session.info: timers to hand to RQ after commit
-FIRE_JOB = "jobs.clock.fire"
+FIRE_JOB = "jobs.clock.fire_on_time"
 
 
 def schedule_after_commit(session: Session, timer, fire_at: datetime) -> None:
@@ -32,13 +38,22 @@ def _after_commit(session: Session) -> None:
     try:
         queue = get_queue()
         with queue.connection.pipeline() as pipe:
-            for timer, fire_at in pending:
-                identity = inspect(timer).identity  # no reload of the expired row
-                if identity is not None:
-                    queue.enqueue_at(fire_at, FIRE_JOB, identity[0], pipeline=pipe)
+            for second, ids in by_second(pending).items():
+                queue.enqueue_at(second, FIRE_JOB, ids, pipeline=pipe)
             pipe.execute()
     except Exception:
         log.warning("could not schedule %d timers; the sweep will fire them", len(pending))
+
+
+def by_second(pending: list) -> dict[datetime, list[int]]:
+    """Timer ids grouped by the whole second they fall due in, each group in time order."""
+    groups: dict[datetime, list[tuple[datetime, int]]] = defaultdict(list)
+    for timer, fire_at in pending:
+        identity = inspect(timer).identity  # no reload of the expired row
+        if identity is not None:
+            moment = fire_at if fire_at.tzinfo else fire_at.replace(tzinfo=UTC)
+            groups[moment.replace(microsecond=0)].append((moment, identity[0]))
+    return {second: [i for _, i in sorted(group)] for second, group in groups.items()}
 
 
 def _after_soft_rollback(session: Session, previous_transaction) -> None:

@@ -546,6 +546,42 @@ AUTO_CLOSE_RULE = _object(
     },
     required=["name", "after", "close_as"],
 )
+_ACTIONS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": 1,
+        "description": "One of {reassign: …}, {notify: {to, cc, channels, message}}, "
+        "{status: name}, {set: {field, value}}, {tag: text}, {follow_up: duration}",
+    },
+    "minItems": 1,
+    "maxItems": 8,
+}
+TASK = _object(
+    {
+        **_CLOCK_COMMON,
+        "trigger": {
+            "description": "created, assigned, idle, status_changed, {status_changed: status or "
+            "category} or {field_changed: field}",
+        },
+        "until": {
+            "description": "status_changed, {status: category}, {filled: field}, "
+            "{ticked: field}, closed, updated or nothing",
+        },
+        "within": _DURATION,
+        "then": {**_ACTIONS, "description": "Done when the task is not met in time"},
+        "repeat": {"type": "object", "description": "{every, until} or {every, times}"},
+        "finally": {**_ACTIONS, "description": "Done when the repeats run out"},
+        "if_met": _object(
+            {"when": _ref("Condition"), "then": _ACTIONS},
+            required=["then"],
+            description="Done when the task is met, if `when` holds",
+        ),
+    },
+    required=["name", "within", "then"],
+    description="If `until` is not met within the time after `trigger`, do `then` (docs/tasks.md)",
+)
 RULE_SETTINGS = _object(
     {
         "return_policy": {
@@ -561,6 +597,12 @@ RULE_SETTINGS = _object(
             description="Score from which a lead is urgent, high; below: normal",
         ),
         "fallback": {**_ref("Target"), "description": "When no assignment rule matches"},
+        "task_daily_cap": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 50,
+            "description": "How often one task may act on one lead in 24 hours (default 3)",
+        },
     },
     required=[],
 )
@@ -573,6 +615,7 @@ RULES_DOCUMENT = _object(
         "aging": {"type": "array", "items": _ref("AgingRule"), "maxItems": MAX_RULES},
         "reclaim": {"type": "array", "items": _ref("ReclaimRule"), "maxItems": MAX_RULES},
         "auto_close": {"type": "array", "items": _ref("AutoCloseRule"), "maxItems": MAX_RULES},
+        "tasks": {"type": "array", "items": _ref("Task"), "maxItems": MAX_RULES},
         "version": {"description": "Ignored on input"},
     },
     required=[],
@@ -716,6 +759,7 @@ SCHEMAS = {
     "AgingRule": AGING_RULE,
     "ReclaimRule": RECLAIM_RULE,
     "AutoCloseRule": AUTO_CLOSE_RULE,
+    "Task": TASK,
     "RulesDocument": RULES_DOCUMENT,
     "RulesSaved": RULES_SAVED,
     "RuleVersionList": RULE_VERSION_LIST,
