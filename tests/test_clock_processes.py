@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import pytest
 from rq import Queue, Worker
 from rq.cron import CronScheduler
+from rq.job import Job
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -138,6 +139,28 @@ def test_an_unanswered_lead_is_escalated_and_an_answered_one_is_not(
     to_backup = [m for m in smtp_sink.messages if m["To"] == tenant.other_agent.email]
     assert len(to_backup) == 1
     assert all("Andy Answered" not in m["Subject"] for m in to_backup)
+
+
+def test_without_the_sweep_timers_fire_from_rq_on_their_moment(app, backed_up, processes):
+    """Only a worker (with RQ's scheduler), no `leadtrack scheduler`: each timer fires from
+    the job queued after its commit — one job for the timers of one second, released at the
+    start of that second, waiting for each timer's own moment, never firing one early."""
+    tenant = backed_up
+    response_rule(app, tenant.org.id, within=2, channels=["in_app"])
+    processes.start("worker")
+    assert wait_until(lambda: len(Worker.all(connection=get_redis(app))) >= 1, 60)
+    lead_ids = make_leads(app, tenant.org.id, tenant.agent.id, [f"Lead {n}" for n in range(5)])
+    assert wait_until(lambda: escalated_count(app, lead_ids) == 5, 30), processes.output()
+    for timer in timers(app, lead_ids):
+        assert as_utc(timer.fired_at) >= as_utc(timer.fire_at), "fired before its moment"
+    queue = _queue(app)
+    finished = Job.fetch_many(
+        queue.finished_job_registry.get_job_ids(), connection=queue.connection
+    )
+    fire_jobs = [j for j in finished if j and j.func_name == "jobs.clock.fire_on_time"]
+    # Five timers of one commit: one job per second they fall in, not one each.
+    assert 1 <= len(fire_jobs) <= 2
+    assert sum(len(j.args[0]) for j in fire_jobs) == 5
 
 
 # -- faults -----------------------------------------------------------------------------------

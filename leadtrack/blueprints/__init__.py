@@ -24,6 +24,7 @@ def register_blueprints(app: Flask) -> None:
         platform,
         rules,
         system,
+        tasks,
         twilio_hooks,
     )
     from leadtrack.blueprints.api import api_v1
@@ -50,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
         alert_preferences,
         rules,
         clock_rules,
+        tasks,
         system,
     )
     for module in modules:

@@ -22,6 +22,7 @@ from leadtrack.services import (
     lead_settings,
     leads,
     routing,
+    tasks,
     users,
 )
 from leadtrack.services.errors import ValidationError
@@ -234,6 +235,7 @@ def _lead_context(lead: Lead) -> dict:
         "can_reassign": current_user.can(Privilege.REASSIGN_LEADS),
         "can_merge": leads.may_merge(current_user),
         "decision": routing.latest_decision(db.session, lead.id),
+        "checks": tasks.pending_for(db.session, current_org(), lead),
         **_choices(),
     }
 
@@ -289,6 +291,17 @@ def change_status(lead_id: int):
         return updated
 
     return _lead_action(lead_id, change)
+
+
+@bp.post("/<id:lead_id>/reminders")
+def remind_me(lead_id: int):
+    """ "Remind me if this lead is not updated in N days" (a personal task)."""
+    days = parse_id(request.form.get("days", "")) or 0
+    note = request.form.get("note", "")
+    return _lead_action(
+        lead_id,
+        lambda lead, actor, now: tasks.remind_me(db.session, lead, actor.user, days, now, note),
+    )
 
 
 @bp.post("/<id:lead_id>/follow-up")

@@ -440,7 +440,7 @@ def describe(task: Task, statuses: dict[int, str] | None = None) -> str:
     if repeat:
         text += f"; again every {describe_duration(repeat['every'])}"
         if repeat.get("until"):
-            text += f" until {describe_duration(repeat['until'])} after"
+            text += f" until {describe_duration(repeat['until'])} after the start"
         else:
             text += f", {repeat.get('times')} times"
         if task.spec.get("finally"):
