@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from leadtrack.extensions import db
-from leadtrack.models import ApiKey, Lead, Organization, Role, User
+from leadtrack.models import ApiKey, Lead, Organization, Role, RuleKind, User
 from leadtrack.queues import HEARTBEAT_KEY
 from leadtrack.redis_conn import get_redis
-from leadtrack.services import demo_leads
+from leadtrack.services import demo, demo_leads, rule_book
 from tests.support.factories import PASSWORD
 
 LEADTRACK = str(Path(sys.executable).with_name("leadtrack"))
@@ -129,6 +129,10 @@ def test_seed_demo_is_idempotent(app, cli_env):
         assert len(leads) == demo_leads.DEMO_LEADS  # a second run adds none
         assert any(lead.first_response_at for lead in leads)
         assert len({lead.created_at.date() for lead in leads}) >= 3  # a few days of them
+        org = db.session.scalars(select(Organization)).one()
+        tasks = rule_book.rules_of(db.session, org.id, RuleKind.TASK)
+        assert [t.name for t in tasks] == [t["name"] for t in demo.DEMO_TASKS]
+        assert rule_book.settings_of(db.session, org.id).version == 2  # rules, then tasks, once
 
 
 def test_demo_login_works(app, cli_env, web):

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from leadtrack.models import Organization, Role, Unit, User
+from leadtrack.models import Organization, Role, RuleKind, Unit, User
 from leadtrack.services import demo_leads, organizations, rule_book, rules_document, units, users
 from leadtrack.services.auth import find_user_by_email
 from leadtrack.services.history import Actor
@@ -66,6 +66,7 @@ def seed_demo(session: Session) -> list[DemoLogin]:
     logins.append(DemoLogin(receptionist.email, "Receptionist", org.name))
     session.flush()
     _seed_rules(session, org)
+    _seed_tasks(session, org)
     demo_leads.seed_leads(session, org, utcnow(), random.Random(2026))  # noqa: S311 - demo data
     return logins
 
@@ -156,6 +157,52 @@ DEMO_CLOCK_RULES = {
         }
     ],
 }
+
+
+DEMO_TASKS = [
+    {
+        "name": "Could not reach: try again every 2 days",
+        "trigger": {"status_changed": "Could not reach"},
+        "until": "status_changed",
+        "within": "2d",
+        "business_time": False,
+        "then": [{"notify": {"to": ["assignee"], "message": "Try to reach them again"}}],
+        "repeat": {"every": "2d", "until": "30d"},
+        "finally": [{"reassign": {"team": "Inside Sales"}}],
+    },
+    {
+        "name": "Lead value within a week",
+        "trigger": "assigned",
+        "until": {"filled": "value"},
+        "within": "7d",
+        "then": [{"notify": {"to": ["assignee"], "cc": ["manager"]}}],
+        "if_met": {
+            "when": {"field": "value", "op": "gte", "value": 60000},
+            "then": [{"notify": {"to": ["manager"], "message": "A big deal came in"}}],
+        },
+    },
+    {
+        "name": "Not updated for two weeks",
+        "trigger": "idle",
+        "within": "14d",
+        "business_time": False,
+        "then": [{"notify": {"to": ["manager"], "channels": ["in_app"]}}],
+    },
+]
+
+
+def _seed_tasks(session: Session, org: Organization) -> None:
+    """The demo's tasks, added once to a rule set the demo wrote and nobody has changed since
+    (a demo database seeded before tasks existed gets them too)."""
+    if rule_book.rules_of(session, org.id, RuleKind.TASK):
+        return
+    [latest] = rules_document.versions(session, org.id, limit=1) or [None]
+    if latest is None or latest.via != "system":
+        return
+    document = rules_document.export(session, org)
+    document["tasks"] = DEMO_TASKS
+    actor = Actor(org.id, via="system")
+    rules_document.apply(session, org, document, actor, utcnow(), summary="demo tasks")
 
 
 def _source_is(code: str) -> dict:

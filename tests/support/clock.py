@@ -267,6 +267,7 @@ class TimerRow:
     attempts: int
     fire_at: datetime
     outcome: str
+    fired_at: datetime | None = None
 
 
 def timers(app, lead_ids: list[int]) -> list[TimerRow]:
@@ -274,7 +275,15 @@ def timers(app, lead_ids: list[int]) -> list[TimerRow]:
         rows = db.session.scalars(select(Timer).where(Timer.lead_id.in_(lead_ids))).all()
         found = [
             TimerRow(
-                t.id, t.lead_id, t.kind, t.step, t.state, t.attempts, as_utc(t.fire_at), t.outcome
+                t.id,
+                t.lead_id,
+                t.kind,
+                t.step,
+                t.state,
+                t.attempts,
+                as_utc(t.fire_at),
+                t.outcome,
+                as_utc(t.fired_at),
             )
             for t in rows
         ]
