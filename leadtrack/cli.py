@@ -187,7 +187,8 @@ def worker(burst: bool) -> None:
 
     # Imported once here, not in every forked job.
     import jobs.alerts
-    import jobs.clock  # noqa: F401
+    import jobs.clock
+    import jobs.tasks  # noqa: F401
     from leadtrack.channels import email  # noqa: F401
     from leadtrack.queues import QUEUE_NAMES
     from leadtrack.redis_conn import get_redis

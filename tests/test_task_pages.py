@@ -235,3 +235,18 @@ def test_a_rep_sets_a_reminder_from_the_lead_page(app, web, tenant):
     refused = web.post(f"/leads/{lead_id}/reminders", {"days": "0"}, htmx=True)
     assert refused.status_code == 422
     assert "Give a number of days from 1 to 365." in _text(refused)
+
+
+def test_the_builder_saves_a_schedule(app, admin_web, tenant):
+    form = {**FIVE_MINUTES, "trigger": "schedule", "schedule_at": "08:30"}
+    response = admin_web.post(f"{PAGE}/new", {**form, "schedule_days": ["mon", "thu"]})
+    assert response.status_code == 302
+    [task] = _tasks(app, tenant.org.id)
+    assert task.clock["trigger"] == {"type": "schedule", "at": "08:30", "days": [0, 3]}
+    listing = _text(admin_web.get(PAGE))
+    assert "after the schedule (Mondays, Thursdays at 08:30)" in listing
+    page = _text(admin_web.get(f"{PAGE}/{task.id}"))
+    assert re.search(r'id="day-thu" name="schedule_days" value="thu"\s+checked', page)
+    bad = admin_web.post(f"{PAGE}/{task.id}", {**form, "schedule_at": "25:00"})
+    assert bad.status_code == 422
+    assert "At is a time of day, HH:MM (24 hours)." in _text(bad)

@@ -5,7 +5,7 @@ reminders, and precise errors for bad task definitions."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -773,3 +773,88 @@ def test_pending_checks_say_what_they_will_do(app, office):
         assert check.name == "Internet leads in 5 minutes"
         assert check.words == "if the status did not change: reassign to a team member"
         assert check.timer.fire_at == WEDNESDAY + timedelta(minutes=5)
+
+
+# -- on a schedule --------------------------------------------------------------------------
+
+
+def test_a_task_on_a_schedule_starts_once_per_slot_for_matching_open_leads(app, office):
+    """Every Monday at 09:00 Berlin time, open web leads not updated within a day → the
+    manager is told. WEDNESDAY is 15 May 2030; the next Monday is the 20th."""
+    tenant = office["tenant"]
+    apply(
+        app,
+        tenant,
+        [
+            {
+                "name": "Monday review",
+                "when": WEB,
+                "trigger": {"schedule": {"at": "09:00", "days": ["mon"]}},
+                "until": "updated",
+                "within": "1d",
+                "business_time": False,
+                "then": [{"notify": {"to": ["manager"], "message": "Review this lead"}}],
+            }
+        ],
+    )
+    quiet = lead_for(app, tenant, source="web")
+    busy = lead_for(app, tenant, source="web")
+    phone = lead_for(app, tenant, source="phone")
+    closed = lead_for(app, tenant, source="web")
+    set_status(app, closed, tenant.agent.id, "Won", WEDNESDAY + DAY)
+    monday_9 = datetime(2030, 5, 20, 7, 0, tzinfo=UTC)  # 09:00 in Berlin (summer time)
+    with app.app_context():
+        assert tasks.run_schedules(db.session, monday_9 - timedelta(minutes=1)) == 0
+        assert tasks.run_schedules(db.session, monday_9 + timedelta(seconds=30)) == 2
+        assert tasks.run_schedules(db.session, monday_9 + timedelta(minutes=1)) == 0  # once
+        assert [t.fire_at for t in task_timers(quiet)] == [monday_9 + timedelta(seconds=30) + DAY]
+        assert task_timers(phone) == [] and task_timers(closed) == []
+        tuesday = monday_9 + DAY
+        assert tasks.run_schedules(db.session, tuesday + timedelta(minutes=1)) == 0
+    change(app, busy, tenant.agent.id, monday_9 + timedelta(hours=2), company="Busy GmbH")
+    with app.app_context():
+        [text] = fire_due(monday_9 + timedelta(seconds=30) + DAY)
+        assert "nobody updated the lead within 1 day" in text
+        assert {n.lead_id for n in reminders(tenant.store_manager.id)} == {quiet}
+
+
+def test_a_new_scheduled_task_waits_for_its_next_slot(app, office):
+    tenant = office["tenant"]
+    lead_for(app, tenant, source="web")
+    monday_10 = datetime(2030, 5, 20, 8, 0, tzinfo=UTC)
+    with app.app_context():
+        org = db.session.get(Organization, tenant.org.id)
+        task = {
+            "name": "Daily nine",
+            "trigger": {"schedule": {"at": "09:00"}},
+            "within": "1h",
+            "then": [{"notify": {"to": ["assignee"]}}],
+        }
+        rules_document.apply(db.session, org, {"tasks": [task]}, Actor(org.id), monday_10)
+        db.session.commit()
+        assert tasks.run_schedules(db.session, monday_10 + timedelta(minutes=1)) == 0
+        assert tasks.run_schedules(db.session, monday_10 + timedelta(days=1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("schedule", "path", "words"),
+    [
+        ({"at": "9am"}, "tasks[0].trigger.schedule.at", "at is a time of day, HH:MM"),
+        ({"at": "09:00", "days": ["someday"]}, "tasks[0].trigger.schedule.days", "days are mon"),
+        ({"days": ["mon"]}, "tasks[0].trigger.schedule", "schedule is {at: HH:MM"),
+    ],
+)
+def test_bad_schedules_get_precise_errors(app, office, schedule, path, words):
+    tenant = office["tenant"]
+    task = {
+        "name": "A task",
+        "trigger": {"schedule": schedule},
+        "within": "5m",
+        "then": [{"notify": {"to": ["assignee"]}}],
+    }
+    with app.app_context():
+        org = db.session.get(Organization, tenant.org.id)
+        with pytest.raises(ValidationError) as caught:
+            rules_document.apply(db.session, org, {"tasks": [task]}, Actor(org.id), WEDNESDAY)
+        db.session.rollback()
+        assert words in caught.value.errors[path]

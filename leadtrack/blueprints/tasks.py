@@ -32,6 +32,7 @@ def _helpers() -> dict:
         "widget": rules_editor.widget,
         "UNITS": clock_rules_editor.UNITS,
         "TRIGGERS": task_editor.TRIGGERS,
+        "SCHEDULE_DAYS": task_editor.DAYS,
         "UNTILS": task_editor.UNTILS,
         "ROLES": task_editor.ROLES,
         "REASSIGN": task_editor.REASSIGN,

@@ -14,7 +14,7 @@ from leadtrack.models.catalog import (
     ProductCategory,
     StatusCategory,
 )
-from leadtrack.models.clock import LeadWatcher, Timer, TimerKind, TimerState
+from leadtrack.models.clock import LeadWatcher, TaskRun, Timer, TimerKind, TimerState
 from leadtrack.models.lead import (
     PRIORITIES,
     TEMPERATURES,
@@ -97,6 +97,7 @@ __all__ = [
     "RuleKind",
     "RuleVersion",
     "StatusCategory",
+    "TaskRun",
     "Timer",
     "TimerKind",
     "TimerState",

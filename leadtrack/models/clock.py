@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from leadtrack.models.base import Base
@@ -78,3 +78,18 @@ class LeadWatcher(Base):
     added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class TaskRun(Base):
+    """One run of a task on a schedule ("every Monday at 09:00"): the unique slot makes the
+    run happen once, however many scheduler ticks or workers see it due."""
+
+    __tablename__ = "task_run"
+    __table_args__ = (UniqueConstraint("rule_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("routing_rule.id", ondelete="CASCADE"))
+    slot: Mapped[datetime]  # the scheduled moment (UTC)
+    started: Mapped[int] = mapped_column(default=0)  # checks started on leads
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -114,7 +114,11 @@ def pending_timers(session: Session, lead_id: int) -> list[Timer]:
     return list(
         session.scalars(
             select(Timer)
-            .where(Timer.lead_id == lead_id, Timer.state == TimerState.PENDING)
+            .where(
+                Timer.lead_id == lead_id,
+                Timer.state == TimerState.PENDING,
+                Timer.kind != TimerKind.TASK.value,  # tasks have their own panel
+            )
             .order_by(Timer.fire_at, Timer.id)
         )
     )

@@ -49,6 +49,7 @@ KIND_LABELS = {
     TimerKind.AGING: "Aging",
     TimerKind.RECLAIM: "Reclaim",
     TimerKind.AUTO_CLOSE: "Auto-close",
+    TimerKind.TASK: "Tasks",
 }
 KIND_LABEL_ONE = {
     TimerKind.WARNING: "warning",
@@ -56,6 +57,7 @@ KIND_LABEL_ONE = {
     TimerKind.AGING: "aging",
     TimerKind.RECLAIM: "reclaim",
     TimerKind.AUTO_CLOSE: "auto-close",
+    TimerKind.TASK: "task",
 }
 
 

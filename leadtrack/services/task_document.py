@@ -7,6 +7,7 @@ that happened, do these things" (services/tasks.py runs them).
         trigger: created          # created | assigned | idle | status_changed
                                   # | {status_changed: <status or category>}
                                   # | {field_changed: <field>}
+                                  # | {schedule: {at: "09:00", days: [mon, fri]}}
         until: status_changed     # status_changed | {status: <category>} | {filled: <field>}
                                   # | {ticked: <field>} | closed | updated | nothing
         within: 5m
@@ -28,6 +29,7 @@ that happened, do these things" (services/tasks.py runs them).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from leadtrack.models import ChannelName, RuleKind, StatusCategory
@@ -36,7 +38,9 @@ from leadtrack.services.conditions import check, normalize
 
 SECTIONS = {RuleKind.TASK: "tasks"}
 KEYS = {"trigger", "until", "within", "business_time", "then", "repeat", "finally", "if_met"}
-TRIGGERS = ("created", "assigned", "idle", "status_changed", "field_changed")
+TRIGGERS = ("created", "assigned", "idle", "status_changed", "field_changed", "schedule")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 UNTILS = ("status_changed", "status", "filled", "ticked", "closed", "updated", "nothing")
 ACTIONS = ("reassign", "notify", "status", "set", "tag", "follow_up")
 ROLES = ("assignee", "manager", "supervisor")  # who `notify` may name besides people
@@ -80,6 +84,11 @@ def _trigger_out(trigger: dict, statuses) -> Any:
         return {"status_changed": trigger["category"]}
     if kind == "field_changed":
         return {"field_changed": trigger.get("field")}
+    if kind == "schedule":
+        schedule: dict[str, Any] = {"at": trigger.get("at")}
+        if trigger.get("days"):
+            schedule["days"] = [DAYS[d] for d in trigger["days"]]
+        return {"schedule": schedule}
     return kind
 
 
@@ -195,11 +204,30 @@ class TaskReader:
                 "type": "field_changed",
                 "field": self._field(raw["field_changed"], where, label),
             }
+        if isinstance(raw, dict) and set(raw) == {"schedule"}:
+            return self._schedule(raw["schedule"], f"{where}.schedule", label)
         self.errors[where] = (
             f"{label}: trigger is one of created, assigned, idle, status_changed, "
-            "{status_changed: <status>} or {field_changed: <field>}."
+            "{status_changed: <status>}, {field_changed: <field>} or "
+            "{schedule: {at: HH:MM, days: [mon, …]}}."
         )
         return {"type": "created"}
+
+    def _schedule(self, raw: Any, where: str, label: str) -> dict:
+        """Runs at `at` (the organization's time) on `days` (default: every day)."""
+        if not isinstance(raw, dict) or set(raw) - {"at", "days"} or "at" not in raw:
+            self.errors[where] = f"{label}: schedule is {{at: HH:MM, days: [mon, …]}}."
+            return {"type": "schedule", "at": "09:00"}
+        at = raw["at"]
+        if not isinstance(at, str) or not _HHMM.match(at):
+            self.errors[f"{where}.at"] = f"{label}: at is a time of day, HH:MM (24 hours)."
+            at = "09:00"
+        days = raw.get("days") or list(DAYS)
+        if not isinstance(days, list) or any(d not in DAYS for d in days):
+            self.errors[f"{where}.days"] = f"{label}: days are {', '.join(DAYS)}."
+            days = list(DAYS)
+        numbers = sorted({DAYS.index(d) for d in days})
+        return {"type": "schedule", "at": at, "days": [] if len(numbers) == 7 else numbers}
 
     def _until(self, raw: Any, where: str, label: str) -> dict:
         if raw in ("status_changed", "closed", "updated", "nothing"):

@@ -30,6 +30,16 @@ TRIGGERS = {
     "status_changed": "the status changes",
     "field_changed": "a field changes",
     "idle": "the lead was last updated",
+    "schedule": "on a schedule, for every open lead that matches",
+}
+DAYS = {
+    "mon": "Mon",
+    "tue": "Tue",
+    "wed": "Wed",
+    "thu": "Thu",
+    "fri": "Fri",
+    "sat": "Sat",
+    "sun": "Sun",
 }
 UNTILS = {
     "status_changed": "the status changes",
@@ -168,6 +178,8 @@ class TaskForm:
     trigger: str = "created"
     trigger_status: str = ""
     trigger_field: str = ""
+    schedule_at: str = "09:00"
+    schedule_days: list[str] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
     until: str = "status_changed"
     until_category: str = "open"
     until_field: str = ""
@@ -236,6 +248,9 @@ def _read_entry(form: TaskForm, entry: dict) -> None:
         ((form.trigger, value),) = trigger.items()
         if form.trigger == "status_changed":
             form.trigger_status = value
+        elif form.trigger == "schedule":
+            form.schedule_at = value["at"]
+            form.schedule_days = list(value.get("days") or DAYS)
         else:
             form.trigger_field = value
     else:
@@ -340,6 +355,7 @@ TEXT_FIELDS = [
     "trigger",
     "trigger_status",
     "trigger_field",
+    "schedule_at",
     "until",
     "until_category",
     "until_field",
@@ -376,6 +392,7 @@ SWITCHES = [
     "final_notify_manager",
 ]
 LISTS = [
+    "schedule_days",
     "notify_roles",
     "notify_people",
     "cc_roles",
@@ -447,6 +464,8 @@ def _trigger_entry(form: TaskForm) -> Any:
         return {"status_changed": form.trigger_status}
     if form.trigger == "field_changed":
         return {"field_changed": form.trigger_field}
+    if form.trigger == "schedule":
+        return {"schedule": {"at": form.schedule_at, "days": form.schedule_days}}
     return form.trigger
 
 

@@ -21,12 +21,13 @@ the rules document.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from leadtrack.models import (
@@ -36,20 +37,34 @@ from leadtrack.models import (
     Organization,
     RoutingRule,
     RuleKind,
+    TaskRun,
     Timer,
     TimerKind,
     TimerState,
     User,
 )
 from leadtrack.services import business_time, history, rule_book, task_actions, timer_queue
+from leadtrack.services.conditions import compile_condition
+from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
-from leadtrack.services.lead_facts import UnitTree, facts_of
-from leadtrack.timeutil import as_utc, describe_duration
+from leadtrack.services.lead_facts import UnitTree, catalog_for, facts_of
+from leadtrack.timeutil import as_utc, describe_duration, utcnow
 
-MACHINE_VIA = ("clock",)  # changes the clock makes itself are not "updates" by people
+MACHINE_VIA = ("clock",)
+DAY_NAMES = (
+    "Mondays",
+    "Tuesdays",
+    "Wednesdays",
+    "Thursdays",
+    "Fridays",
+    "Saturdays",
+    "Sundays",
+)  # changes the clock makes itself are not "updates" by people
 PREVIEW_LEADS = 5000
 MESSAGES_WARNING = 200
 REMINDER_MAX_DAYS = 365
+SCHEDULE_LEADS = 5000  # a scheduled run starts checks on at most this many open leads
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 STARTED_KEY = "leadtrack.tasks_started"  # session.info: (lead, task, moment) started already
 
 
@@ -173,6 +188,87 @@ def _cancel(session: Session, lead_id: int, rule_id: int, why: str) -> None:
     )
 
 
+# -- on a schedule --------------------------------------------------------------------------
+
+
+def run_schedules(session: Session, now: datetime) -> int:
+    """Start the checks of every task on a schedule whose latest slot has come and not run
+    (called every minute by the scheduler; a slot missed while it was down runs late, once).
+    Each run commits on its own; returns the checks started."""
+    started = 0
+    for rule_id, org_id, trigger, since in _scheduled_tasks(session):
+        org = session.get(Organization, org_id)
+        slot = last_slot(trigger, ZoneInfo(org.timezone), now)
+        if slot is None or slot < as_utc(since) or not _claim_slot(session, org_id, rule_id, slot):
+            session.rollback()
+            continue
+        rule = rule_book.load(session, org).task(rule_id)
+        count = _start_matching(session, org, _from_rule(rule), now) if rule else 0
+        session.execute(
+            update(TaskRun)
+            .where(TaskRun.rule_id == rule_id, TaskRun.slot == slot)
+            .values(started=count)
+        )
+        session.commit()
+        started += count
+    return started
+
+
+def _scheduled_tasks(session: Session) -> list[tuple]:
+    rows = session.execute(
+        select(RoutingRule.id, RoutingRule.org_id, RoutingRule.clock, RoutingRule.created_at).where(
+            RoutingRule.kind == RuleKind.TASK.value, RoutingRule.enabled.is_(True)
+        )
+    ).all()
+    session.rollback()
+    return [
+        (rule_id, org_id, clock["trigger"], created)
+        for rule_id, org_id, clock, created in rows
+        if (clock or {}).get("trigger", {}).get("type") == "schedule"
+    ]
+
+
+def last_slot(trigger: dict, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The latest scheduled moment at or before `now` within a week, in UTC."""
+    hour, minute = (int(part) for part in trigger.get("at", "09:00").split(":"))
+    days = set(trigger.get("days") or range(7))
+    local = now.astimezone(zone)
+    for back in range(8):
+        day = local.date() - timedelta(days=back)
+        if day.weekday() not in days:
+            continue
+        slot = datetime.combine(day, time(hour, minute), tzinfo=zone)
+        if slot <= local:
+            return slot.astimezone(UTC)
+    return None
+
+
+def _claim_slot(session: Session, org_id: int, rule_id: int, slot: datetime) -> bool:
+    insert = _INSERTS[session.get_bind(TaskRun).dialect.name]
+    stmt = (
+        insert(TaskRun.__table__)
+        .values(org_id=org_id, rule_id=rule_id, slot=slot, started=0, at=utcnow())
+        .on_conflict_do_nothing()
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def _start_matching(session: Session, org: Organization, task: Task, now: datetime) -> int:
+    count = 0
+    facts_units = UnitTree.load(session, org.id)
+    zone = ZoneInfo(org.timezone)
+    for lead in session.scalars(
+        select(Lead)
+        .where(Lead.org_id == org.id, Lead.closed_at.is_(None), Lead.merged_into_id.is_(None))
+        .order_by(Lead.id.desc())
+        .limit(SCHEDULE_LEADS)
+    ):
+        if task.matches(facts_of(lead, zone, now, facts_units)):
+            start(session, org, lead, task, now)
+            count += 1
+    return count
+
+
 # -- met ------------------------------------------------------------------------------------
 
 
@@ -242,9 +338,6 @@ def _when_met(session, org, lead, timer: Timer, task: Task, facts: dict, now) ->
     done = until_words(task.until, done=True)
     if not met:
         return f"met: {done}"
-    from leadtrack.services.conditions import compile_condition
-    from leadtrack.services.lead_facts import catalog_for
-
     check = compile_condition(met.get("when") or {}, catalog_for(session, org))
     if not check(facts):
         return f"met: {done}"
@@ -400,6 +493,10 @@ def trigger_words(trigger: dict, statuses: dict[int, str] | None = None) -> str:
         return f"the status changed to {target}" if target else "the status changed"
     if kind == "field_changed":
         return f"{trigger.get('field')} changed"
+    if kind == "schedule":
+        days = trigger.get("days") or []
+        names = ", ".join(DAY_NAMES[d] for d in days) if days else "every day"
+        return f"the schedule ({names} at {trigger.get('at')})"
     return {
         "created": "the lead arrived",
         "assigned": "the lead was assigned",
@@ -514,7 +611,6 @@ def remind_me(
     session: Session, lead: Lead, user: User, days: int, now: datetime, note: str = ""
 ) -> Timer:
     """ "Remind me if this lead is not updated in N days": a task for one lead and one person."""
-    from leadtrack.services.errors import ValidationError
 
     if not isinstance(days, int) or not 1 <= days <= REMINDER_MAX_DAYS:
         raise ValidationError({"days": f"Give a number of days from 1 to {REMINDER_MAX_DAYS}."})
@@ -635,9 +731,6 @@ class Preview:
 def preview(session: Session, org: Organization, rule: dict, now: datetime) -> Preview:
     """Before a task is saved: how many open leads its `when` holds for now (of the newest
     PREVIEW_LEADS), and about how many messages a day it would send at most."""
-    from leadtrack.services.conditions import compile_condition
-    from leadtrack.services.lead_facts import catalog_for
-
     matches = compile_condition(rule.get("conditions") or {}, catalog_for(session, org))
     units = UnitTree.load(session, org.id)
     zone = ZoneInfo(org.timezone)
