@@ -249,8 +249,9 @@ def _claim_slot(session: Session, org_id: int, rule_id: int, slot: datetime) -> 
         insert(TaskRun.__table__)
         .values(org_id=org_id, rule_id=rule_id, slot=slot, started=0, at=utcnow())
         .on_conflict_do_nothing()
+        .returning(TaskRun.__table__.c.id)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).scalar() is not None  # None: another run claimed it
 
 
 def _start_matching(session: Session, org: Organization, task: Task, now: datetime) -> int:

@@ -2,16 +2,17 @@
 handed to RQ's scheduler (`enqueue_at`) so it fires on the second. If Redis is away at that
 moment nothing is lost: the timer row is the truth and the sweep fires it late.
 
-RQ schedules in whole seconds (a job due at 12:00:00.7 is released at 12:00:00), so the
-timers of one commit are grouped by the second they fall in: one job per second, released
-at the start of it, which waits for each timer's own moment (`jobs.clock.fire_on_time`).
+RQ schedules in whole seconds and its scheduler looks once a second, so a job due at
+12:00:00 reaches a worker somewhere in 12:00:00–12:00:01. The timers of one commit are
+grouped by the second they fall in, and each group's job is due one second early: it reaches
+a worker before its timers and waits for each one's own moment (`jobs.clock.fire_on_time`).
 A busy commit (an import, a bulk reassignment) queues a few jobs, not one per lead."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, inspect
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SCHEDULED_KEY = "leadtrack.timers"  # session.info: timers to hand to RQ after commit
 FIRE_JOB = "jobs.clock.fire_on_time"
+EARLY = timedelta(seconds=1)  # RQ's scheduler may release a job up to a second late
 
 
 def schedule_after_commit(session: Session, timer, fire_at: datetime) -> None:
@@ -39,7 +41,7 @@ def _after_commit(session: Session) -> None:
         queue = get_queue()
         with queue.connection.pipeline() as pipe:
             for second, ids in by_second(pending).items():
-                queue.enqueue_at(second, FIRE_JOB, ids, pipeline=pipe)
+                queue.enqueue_at(second - EARLY, FIRE_JOB, ids, pipeline=pipe)
             pipe.execute()
     except Exception:
         log.warning("could not schedule %d timers; the sweep will fire them", len(pending))
