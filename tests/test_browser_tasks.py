@@ -12,13 +12,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from leadtrack.extensions import db
-from leadtrack.models import Organization, User
+from leadtrack.models import Organization
 from leadtrack.services import rules_document
-from leadtrack.services.history import Actor
-from leadtrack.timeutil import utcnow
-from tests.test_browser import PHONE, assert_not_reloaded, has_horizontal_scroll, mark_page, sign_in
+from tests.test_browser import PHONE, assert_not_reloaded, mark_page, sign_in
+from tests.test_browser_clock_rules import _apply, _shoot, settled
 
-from .support.browser import ARTIFACTS, wait_for_htmx
+from .support.browser import ARTIFACTS
 from .support.leads import make_lead
 
 pytestmark = pytest.mark.browser
@@ -26,25 +25,11 @@ pytestmark = pytest.mark.browser
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
-def _apply(app, tenant, document: dict) -> None:
-    with app.app_context():
-        org = db.session.get(Organization, tenant.org.id)
-        admin = db.session.get(User, tenant.admin.id)
-        rules_document.apply(db.session, org, document, Actor(org.id, user=admin), utcnow())
-        db.session.commit()
-
-
 def _task_names(app, tenant) -> list[tuple[str, bool]]:
     with app.app_context():
         doc = rules_document.export(db.session, db.session.get(Organization, tenant.org.id))
         db.session.rollback()
         return [(t["name"], t["enabled"]) for t in doc["tasks"]]
-
-
-def settled(element) -> None:
-    """Wait until htmx is done and has wired up what it swapped in."""
-    wait_for_htmx(element.page)
-    expect(element).not_to_have_class(re.compile(r"\bhtmx-(added|settling)\b"))
 
 
 def test_a_task_built_and_previewed_in_the_form(page: Page, app, live_server, tenant):
@@ -122,20 +107,6 @@ def test_a_rep_sets_a_reminder_without_leaving_the_lead(page: Page, app, live_se
     expect(page.locator("#lead-tasks")).to_contain_text("Reminder for Agent Acme")
     expect(page.locator("#timeline")).to_contain_text("Reminder set: tell Agent Acme")
     assert_not_reloaded(page)
-
-
-def _shoot(browser, live_server, tenant, url: str, width: int, height: int) -> bytes:
-    context = browser.new_context(viewport={"width": width, "height": height}, base_url=live_server)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    try:
-        sign_in(page, tenant.admin.email)
-        page.goto(url)
-        page.wait_for_load_state("networkidle")
-        assert not has_horizontal_scroll(page), f"{url} scrolls sideways at {width} px"
-        return page.screenshot(full_page=True)
-    finally:
-        context.close()
 
 
 def test_screenshots_and_the_phone_width(browser, app, live_server, tenant):

@@ -255,15 +255,20 @@ def _alert(step: Step, spec: dict, tier: int, person: User) -> str:
             details={"deadline": deadline},
             channels=channels,
         )
-    labels = sorted({row.channel_enum.label for row in written}, key=_channel_order)
-    text = " and ".join(labels) if labels else ""
+    text = " and ".join(channel_labels(written))
     cc = [u.name for u in people[1:]]
     return text + (f" (cc {', '.join(cc)})" if cc and text else "")
 
 
-def _channel_order(label: str) -> int:
-    order = ("SMS", "Phone call", "E-mail", "Team chat", "In the app")
-    return order.index(label) if label in order else len(order)
+CHANNEL_ORDER = ("SMS", "Phone call", "E-mail", "Team chat", "In the app")
+
+
+def channel_labels(written) -> list[str]:
+    """The channels of the alerts written, once each, the most urgent first."""
+    labels = {row.channel_enum.label for row in written}
+    return sorted(
+        labels, key=lambda label: CHANNEL_ORDER.index(label) if label in CHANNEL_ORDER else 99
+    )
 
 
 def _arm_next_step(step: Step, ladder: list[dict]) -> None:

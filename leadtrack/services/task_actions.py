@@ -16,8 +16,6 @@ from leadtrack.services.errors import ValidationError
 from leadtrack.services.history import Actor
 from leadtrack.timeutil import describe_duration
 
-CHANNEL_ORDER = ("SMS", "Phone call", "E-mail", "Team chat", "In the app")
-
 
 @dataclass
 class Context:
@@ -121,12 +119,8 @@ def _person(ctx: Context, ref: dict) -> list[User | None]:
 
 
 def _by(written) -> str:
-    labels = sorted({row.channel_enum.label for row in written}, key=_order)
+    labels = clock_steps.channel_labels(written)
     return f", by {' and '.join(labels)}" if labels else ""
-
-
-def _order(label: str) -> int:
-    return CHANNEL_ORDER.index(label) if label in CHANNEL_ORDER else len(CHANNEL_ORDER)
 
 
 def status(ctx: Context, action: dict) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from leadtrack.models import Organization, RoutingRule, RuleKind, RuleVersion
 from leadtrack.services import clock_rules_editor, rule_book, rules_document, rules_editor, tasks
-from leadtrack.services.clock_document import format_duration
+from leadtrack.services.clock_document import format_duration, parse_duration
 from leadtrack.services.clock_rules_editor import UNIT_SECONDS, split_duration
 from leadtrack.services.errors import NotFound, ValidationError
 from leadtrack.services.history import Actor
@@ -346,8 +346,6 @@ def _target_key(value: Any) -> str:
 
 
 def _seconds(raw: Any) -> int:
-    from leadtrack.services.clock_document import parse_duration
-
     return parse_duration(raw) or 0
 
 
