@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from leadtrack import redis_conn
 from leadtrack.config import build_config
 from leadtrack.extensions import csrf, db, limiter, login_manager, migrate
-from leadtrack.services import outbox, passwords, timer_queue
+from leadtrack.services import live_events, outbox, passwords, timer_queue
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -35,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     outbox.init_app(app)
     timer_queue.init_app(app)
+    live_events.init_app(app)
     _init_login(app)
 
     from leadtrack.blueprints import register_blueprints

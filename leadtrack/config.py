@@ -66,6 +66,12 @@ def build_config(overrides: dict | None = None) -> dict:
         "ALERT_RETRY_SECONDS": int(env.get("ALERT_RETRY_SECONDS", "30")),
         # How often the scheduler sweeps for due timers nobody fired (at most 15 s).
         "CLOCK_SWEEP_SECONDS": min(max(int(env.get("CLOCK_SWEEP_SECONDS", "10")), 1), 15),
+        # Live board streams (SSE): at most this many open at once in one web process (the
+        # rest poll), each ended after LIVE_STREAM_SECONDS (the browser resumes where it
+        # stopped), with a comment line every LIVE_HEARTBEAT_SECONDS to keep proxies open.
+        "LIVE_MAX_STREAMS": int(env.get("LIVE_MAX_STREAMS", "48")),
+        "LIVE_STREAM_SECONDS": int(env.get("LIVE_STREAM_SECONDS", "300")),
+        "LIVE_HEARTBEAT_SECONDS": int(env.get("LIVE_HEARTBEAT_SECONDS", "15")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "API_RATE_LIMIT": env.get("API_RATE_LIMIT", "600 per minute"),
         "LOCKOUT_THRESHOLD": int(env.get("LOCKOUT_THRESHOLD", "5")),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leadtrack.models import Lead, LeadEvent, User
+from leadtrack.services import live_events
 from leadtrack.timeutil import to_zone
 
 
@@ -54,6 +55,7 @@ def record(
         data=jsonable(data),
     )
     session.add(event)
+    live_events.touched(session, lead, kind, actor.user_id, event.data)
     return event
 
 

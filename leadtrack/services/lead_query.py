@@ -12,7 +12,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from leadtrack.models import Lead, LeadEmail, LeadPhone, LeadStatus, LeadTag, Organization, User
+from leadtrack.models import (
+    TEMPERATURES,
+    Lead,
+    LeadEmail,
+    LeadPhone,
+    LeadStatus,
+    LeadTag,
+    Organization,
+    User,
+)
 from leadtrack.services import access
 from leadtrack.services.contact_fields import normalize_phone
 from leadtrack.services.errors import ValidationError
@@ -46,6 +55,7 @@ class LeadFilters:
     source: str = ""
     status: str = ""  # a status id, or a category name: new, open, won, lost, dead, closed
     state: str = ""  # the response clock: new, open, overdue, closed (Lead.state)
+    temperature: str = ""  # hot, warm, cold
     profession: str = ""
     address: str = ""
     company: str = ""
@@ -140,6 +150,11 @@ def _conditions(session, org, actor, f: LeadFilters, now, errors):
             errors["state"] = "Use one of: " + ", ".join(STATES) + "."
         else:
             yield _state(f.state)
+    if f.temperature:
+        if f.temperature not in TEMPERATURES:
+            errors["temperature"] = "Use one of: " + ", ".join(TEMPERATURES) + "."
+        else:
+            yield Lead.temperature == f.temperature
     for column in ("profession", "company", "district", "division", "address"):
         value = getattr(f, column)
         if value:
@@ -188,9 +203,13 @@ def _search(org: Organization, q: str):
     return or_(*options)
 
 
+def start_of_day(now: datetime, zone: ZoneInfo) -> datetime:
+    """Midnight of `now`'s day in `zone`: where "today" begins for the organization."""
+    return datetime.combine(now.astimezone(zone).date(), time(), zone)
+
+
 def _time_frame(frame: str, now: datetime, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    today = now.astimezone(zone).date()
-    start_of_today = datetime.combine(today, time(), zone)
+    start_of_today = start_of_day(now, zone)
     if frame == "today":
         return start_of_today, start_of_today + timedelta(days=1)
     if frame == "yesterday":

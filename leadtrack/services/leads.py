@@ -47,9 +47,10 @@ SIMPLE_FIELDS = (
 OUTCOMES = ("reached", "no answer", "left voicemail", "wrong number", "meeting set", "other")
 
 
-def require(actor: Actor, privilege: Privilege) -> None:
+def require(actor: Actor, privilege: Privilege, doing: str = "") -> None:
     if actor.user is not None and not actor.user.can(privilege):
-        raise Forbidden(f"Your role does not allow this ({privilege.label.lower()}).")
+        what = f"you to {doing}" if doing else f"this ({privilege.label.lower()})"
+        raise Forbidden(f"Your role does not allow {what}.")
 
 
 def update_fields(
@@ -243,6 +244,9 @@ def change_status(
     if old.id == status.id:
         return
     was_closed = lead.closed_at is not None
+    if was_closed and not status.category_enum.is_closed:
+        # Won and lost are numbers in the reports: reopening one is a manager's call.
+        require(actor, Privilege.REASSIGN_LEADS, "reopen a closed lead")
     lead.status = status
     lead.status_id = status.id
     lead.updated_at = now

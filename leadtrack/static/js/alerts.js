@@ -1,5 +1,6 @@
 // In-app alerts on open pages: the bell polls its unread count; when it grows, a toast says so.
-// The live board will call window.leadtrackToast(subject) for alerts it streams over SSE.
+// Live pages (static/js/live.js) call window.leadtrackToast(text, url) for the leads they hear
+// were assigned or escalated to me.
 (() => {
   const LAST_COUNT = "leadtrack.unread";  // per tab, so a page change does not repeat a toast
   const SHOW_MS = 8000;
@@ -18,12 +19,12 @@
     setTimeout(() => then(created), 100);
   }
 
-  function showToast(subject) {
+  function showToast(subject, url) {
     const toast = document.createElement("div");
     toast.className = "toast";
     const link = document.createElement("a");
-    link.href = document.getElementById("bell")?.getAttribute("href") || "/notifications";
-    link.textContent = `New alert: ${subject}`;
+    link.href = url || document.getElementById("bell")?.getAttribute("href") || "/notifications";
+    link.textContent = url ? subject : `New alert: ${subject}`;
     const close = document.createElement("button");
     close.type = "button";
     close.className = "toast-close";

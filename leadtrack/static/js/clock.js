@@ -1,7 +1,10 @@
-// The response countdown on a lead page. The server renders the deadline (data-deadline) and
-// its own time (data-now); this ticks the text every second in the browser — no requests —
-// corrected for a browser clock that is off: "4:59 left", amber under 5 minutes, then red
-// and counting up past the deadline: "0:12 over". Elements swapped in by htmx tick too.
+// Countdowns to deadlines (lead page, board, workspace). The server renders the deadline
+// (data-deadline), its own time (data-now) and, where a rule warns, the warning time
+// (data-warn); this ticks the text every second in the browser — no requests — corrected
+// for a browser clock that is off: "4:59 left", amber from the warning (or under 5 minutes
+// without one), then red and counting up past the deadline: "0:12 over".
+// Elements with data-since say how long ago something happened: "12 min ago".
+// Elements swapped in by htmx or added live tick too.
 (() => {
   const SOON_MS = 5 * 60 * 1000;
 
@@ -29,13 +32,34 @@
         ? `${digits(Math.ceil(left / 1000))} left`
         : `${digits(Math.floor(-left / 1000))} over`;
       if (element.textContent !== text) element.textContent = text;
-      const tone = left <= 0 ? "over" : (left <= SOON_MS ? "soon" : "ok");
+      const warn = Date.parse(element.dataset.warn || "");
+      const soon = Number.isNaN(warn)
+        ? left <= SOON_MS
+        : Date.now() + Number(element.dataset.skew) >= warn;
+      const tone = left <= 0 ? "over" : (soon ? "soon" : "ok");
       for (const name of ["ok", "soon", "over"]) {
         element.classList.toggle(`tone-${name}`, name === tone);
       }
     });
   }
 
-  document.addEventListener("DOMContentLoaded", tick);
-  setInterval(tick, 1000);
+  function ago(element) {
+    const since = Date.parse(element.dataset.since);
+    if (Number.isNaN(since)) return;
+    const seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
+    let text = "just now";
+    if (seconds >= 86400) text = `${Math.floor(seconds / 86400)} d ago`;
+    else if (seconds >= 3600) text = `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min ago`;
+    else if (seconds >= 60) text = `${Math.floor(seconds / 60)} min ago`;
+    if (element.textContent !== text) element.textContent = text;
+  }
+
+  function tickAll() {
+    tick();
+    document.querySelectorAll("[data-since]").forEach(ago);
+  }
+
+  document.addEventListener("DOMContentLoaded", tickAll);
+  document.addEventListener("leadtrack:placed", tickAll);
+  setInterval(tickAll, 1000);
 })();
