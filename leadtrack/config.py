@@ -69,7 +69,7 @@ def build_config(overrides: dict | None = None) -> dict:
         # Live board streams (SSE): at most this many open at once in one web process (the
         # rest poll), each ended after LIVE_STREAM_SECONDS (the browser resumes where it
         # stopped), with a comment line every LIVE_HEARTBEAT_SECONDS to keep proxies open.
-        "LIVE_MAX_STREAMS": int(env.get("LIVE_MAX_STREAMS", "48")),
+        "LIVE_MAX_STREAMS": int(env.get("LIVE_MAX_STREAMS", "24")),
         "LIVE_STREAM_SECONDS": int(env.get("LIVE_STREAM_SECONDS", "300")),
         "LIVE_HEARTBEAT_SECONDS": int(env.get("LIVE_HEARTBEAT_SECONDS", "15")),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
