@@ -821,6 +821,7 @@ FILTER_PARAMETERS = [
         "deadline passed without a response) or `closed`",
         {"enum": ["new", "open", "overdue", "closed"]},
     ),
+    _query("temperature", "hot, warm or cold", {"enum": ["hot", "warm", "cold"]}),
     _query("profession", "Profession contains this, any case"),
     _query("address", "Address contains this, any case"),
     _query("company", "Company contains this, any case"),
