@@ -5,6 +5,7 @@ fallback alike)."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import redis
@@ -233,3 +234,21 @@ class TestStream:
             app.extensions.pop("live_slots", None)
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "30"
+
+
+def test_an_escalation_alerts_the_person_it_went_to(app, tenant):
+    from tests.test_clock import WEDNESDAY, apply, fire_due, response_rule, web_lead
+
+    with app.app_context():
+        db.session.get(User, tenant.agent.id).backup_id = tenant.other_agent.id
+        db.session.commit()
+    apply(app, tenant, {"response": [response_rule(warnings=[])]})
+    lead_id = web_lead(app, tenant, name="Esme Late")
+    with app.app_context():
+        fire_due(WEDNESDAY + timedelta(minutes=5))
+    entry = _entries(app, tenant.org.id)[-1]
+    assert entry["lead"] == str(lead_id)
+    assert "escalated" in entry["kinds"].split(",")
+    assert entry["alert_user"] == str(tenant.other_agent.id)
+    message = live_events.message_for(entry, tenant.other_agent.id)
+    assert message["alert"] == "Lead Esme Late escalated to you"
